@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Roles are sets of permission strings. Presets ship with every workspace; custom roles are rows
+ * with any subset, so adding one needs no schema change.
+ */
+export const PERMISSIONS = [
+  'conversation.read', // conversations of inboxes the user is a member of
+  'conversation.read_all', // conversations of every inbox
+  'conversation.reply',
+  'conversation.note',
+  'conversation.assign',
+  'conversation.manage', // status, priority, tags, team
+  'contact.read',
+  'contact.manage',
+  'contact.pii', // see unmasked email / phone of contacts
+  'inbox.manage',
+  'team.manage',
+  'user.manage',
+  'role.manage',
+  'canned.manage',
+  'audit.read',
+  'secret.manage',
+  'workspace.manage',
+] as const;
+export const Permission = z.enum(PERMISSIONS);
+export type Permission = z.infer<typeof Permission>;
+
+export const PRESET_ROLES: Record<'admin' | 'supervisor' | 'agent', readonly Permission[]> = {
+  admin: PERMISSIONS,
+  supervisor: [
+    'conversation.read',
+    'conversation.read_all',
+    'conversation.reply',
+    'conversation.note',
+    'conversation.assign',
+    'conversation.manage',
+    'contact.read',
+    'contact.manage',
+    'contact.pii',
+    'canned.manage',
+    'team.manage',
+    'audit.read',
+  ],
+  agent: [
+    'conversation.read',
+    'conversation.reply',
+    'conversation.note',
+    'conversation.assign',
+    'conversation.manage',
+    'contact.read',
+    'contact.manage',
+  ],
+};

@@ -1,0 +1,21 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Anything that looks like a credential is redacted wherever it appears in
+ * the logged object, so a secret passed by mistake never reaches the log.
+ */
+export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    name: opts.name ?? 'huiliu',
+    level: opts.level ?? process.env.LOG_LEVEL ?? 'info',
+    redact: {
+      paths: [
+        'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'value', '*.value',
+        'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'visitorToken', '*.visitorToken',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
