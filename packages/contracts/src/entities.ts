@@ -111,6 +111,7 @@ export type Priority = z.infer<typeof Priority>;
 
 export const Conversation = z.object({
   id: Id,
+  workspaceId: Id,
   displayId: z.number().int().describe('Number shown to people, unique per workspace'),
   inboxId: Id,
   contactId: Id,

@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Database } from '@huiliu/core/db/database';
+import { openPglite } from '@huiliu/core/db/pglite';
+import { openPostgres } from '@huiliu/core/db/postgres';
+import { migrate } from '@huiliu/core/db/migrate';
+import { lockDataDir } from '@huiliu/core/db/data-dir-lock';
+import { createLogger, type Logger } from '@huiliu/core/shared/logger';
+import { loadOrCreateMasterKey } from '@huiliu/core/vault/vault';
+import { createJobQueue, type JobQueue } from '@huiliu/core/jobs/job-queue';
+import { createLogConsumer, type LogConsumer } from '@huiliu/core/jobs/log-consumer';
+import { pgListener, type PgListener } from '@huiliu/core/jobs/pg-listener';
+import { runConversationSweep } from '@huiliu/core/conversations/lifecycle';
+import { recordReportingFacts } from '@huiliu/core/analytics/reporting.consumer';
+import type { Config } from './config.ts';
+import { createServices, type Services } from './services.ts';
+import { buildHttpServer } from './http/server.ts';
+import { createGateway, type Gateway } from './realtime/gateway.ts';
+import { isEmpty, seedDemo, type DemoCredentials } from './setup/seed.ts';
+
+export const VERSION = '0.1.0';
+const SWEEP_QUEUE = 'conversations.sweep';
+const SWEEP_EVERY_MS = 60_000;
+
+export interface HuiliuOptions {
+  config: Config;
+  logger?: Logger;
+  /** An already open database (tests); otherwise opened from the config. */
+  db?: Database;
+  /** Seed the demo workspace when the embedded database is empty (default: config.seedDemo). */
+  seed?: boolean;
+  rateLimitFactor?: number;
+}
+
+export interface Huiliu {
+  services: Services;
+  gateway: Gateway;
+  jobs: JobQueue;
+  url: string;
+  port: number;
+  demo: DemoCredentials | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one Huiliu node: database (embedded PGlite by default, PostgreSQL with DATABASE_URL), migrations,
+ * demo seed on a fresh embedded install, HTTP API, realtime gateway, job workers and the scheduler.
+ */
+export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const embedded = !opts.db && !config.databaseUrl;
+  const lock = embedded ? await lockDataDir(config.dataDir) : undefined;
+  let db: Database | undefined = opts.db;
+  let listener: PgListener | undefined;
+  try {
+    if (!db) {
+      db = config.databaseUrl ? await openPostgres(config.databaseUrl, { max: config.dbPool }) : await openPglite(join(config.dataDir, 'pgdata'));
+    }
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const masterKey = await loadOrCreateMasterKey({ env: { HUILIU_SECRET_KEY: config.secretKeyEnv }, dataDir: config.dataDir });
+    const services = createServices({ db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes });
+
+    const seed = opts.seed ?? (embedded && config.seedDemo);
+    const demo = seed && (await isEmpty(db)) ? await seedDemo(services) : undefined;
+
+    // Background work: the scheduler's sweep (auto-resolve, snooze ends) as a durable job, and the
+    // reporting consumer reading the message log.
+    if (db.kind === 'postgres' && config.databaseUrl) listener = pgListener(config.databaseUrl, { logger });
+    const jobs = createJobQueue({ db, logger: logger.child({ component: 'jobs' }), ...(listener ? { listen: listener.listen } : {}) });
+    jobs.register(SWEEP_QUEUE, async (_job, ctx) => {
+      const published = await ctx.fence((tx) => runConversationSweep(tx, services.pipeline), { complete: true });
+      for (const r of published) {
+        services.pipeline.publish(r);
+        services.events.emit('conversation.updated', { conversation: r.conversation, previousAssigneeId: r.conversation.assigneeId });
+      }
+    });
+    const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
+    const offMessage = services.events.on('message.created', () => reporting.wake());
+    const database = db;
+    const scheduleSweep = async () => {
+      try {
+        // One sweep queued at a time, whichever node schedules it.
+        await database.transaction(async (tx) => {
+          const pending = await tx.query(`SELECT 1 FROM jobs WHERE queue = $1 AND status IN ('queued', 'running') LIMIT 1`, [SWEEP_QUEUE]);
+          if (pending.length === 0) await jobs.enqueue(tx, { queue: SWEEP_QUEUE, payload: {}, orderingKey: SWEEP_QUEUE, maxAttempts: 3 });
+        });
+        jobs.notify();
+      } catch (err) {
+        logger.warn({ err }, 'could not schedule the conversation sweep');
+      }
+    };
+    const sweepTimer = setInterval(scheduleSweep, SWEEP_EVERY_MS);
+    sweepTimer.unref();
+
+    let ready = false;
+    const { app } = await buildHttpServer(services, { version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}) });
+    await app.listen({ port: config.port, host: config.host });
+    const gateway = createGateway(app.server, services);
+    await jobs.start();
+    reporting.start();
+    void scheduleSweep();
+    ready = true;
+    const port = (app.server.address() as AddressInfo).port;
+    const url = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl;
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        ready = false;
+        clearInterval(sweepTimer);
+        offMessage();
+        await gateway.close();
+        await app.close();
+        await services.pipeline.drain();
+        await jobs.stop({ drainMs: 5_000 });
+        await reporting.stop();
+        await listener?.close();
+        if (!opts.db) await database.close();
+        await lock?.release();
+      })());
+    return { services, gateway, jobs, url, port, demo, close };
+  } catch (err) {
+    await listener?.close().catch(() => {});
+    if (db && !opts.db) await db.close().catch(() => {});
+    await lock?.release();
+    throw err;
+  }
+}

@@ -1,0 +1,217 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { z } from 'zod';
+import { ClientEvents, HandshakeAuth, type ClientEventName, type ErrorBody } from '@huiliu/contracts';
+import type { Actor, UserActor, VisitorActor } from '@huiliu/core/auth/actor';
+import { AppError } from '@huiliu/core/shared/errors';
+import { presentVisitorConversation } from '@huiliu/core/messages/present';
+import type { Services } from '../services.ts';
+import { parseOrThrow } from '../http/route.ts';
+
+/**
+ * Socket.IO gateway. Rooms:
+ *   user:<id>       an agent's sockets (assigned conversations, personal events)
+ *   session:<id>    sockets of one login session (revoked together)
+ *   inbox:<id>      agents who see an inbox (unassigned traffic, conversation list updates)
+ *   wsall:<id>      agents with conversation.read_all in a workspace
+ *   conv:<id>       agents who opened a conversation (subscribe)
+ *   contact:<id>    a visitor's sockets (all their conversations; never private notes)
+ * Fan-out happens after COMMIT (domain events), so a client never sees a message that could still vanish.
+ */
+
+const rooms = {
+  user: (id: string) => `user:${id}`,
+  session: (id: string) => `session:${id}`,
+  inbox: (id: string) => `inbox:${id}`,
+  wsAll: (id: string) => `wsall:${id}`,
+  conv: (id: string) => `conv:${id}`,
+  contact: (id: string) => `contact:${id}`,
+};
+
+interface SocketData {
+  actor: Actor;
+  bucket: { tokens: number; at: number };
+}
+
+export interface GatewayOptions {
+  /** Sustained client events per second per socket, with a burst of twice that. */
+  eventsPerSecond?: number;
+  corsOrigins?: boolean;
+}
+
+function failure(err: unknown): { ok: false; error: ErrorBody['error'] } {
+  if (err instanceof AppError) return { ok: false, error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
+  return { ok: false, error: { code: 'internal', message: 'something went wrong on our side' } };
+}
+
+export function createGateway(httpServer: HttpServer, s: Services, opts: GatewayOptions = {}) {
+  const rate = opts.eventsPerSecond ?? 30;
+  const io = new Server(httpServer, {
+    path: '/socket.io',
+    serveClient: false,
+    maxHttpBufferSize: 256 * 1024,
+    // Origins are checked per inbox in the auth middleware below (visitors) — CORS itself stays open
+    // so widgets on customer sites can connect.
+    cors: { origin: true, credentials: false },
+    pingInterval: 20_000,
+    pingTimeout: 20_000,
+  });
+  const log = s.logger.child({ component: 'realtime' });
+
+  io.use(async (socket, next) => {
+    try {
+      const auth = parseOrThrow(HandshakeAuth, socket.handshake.auth, 'body');
+      const ip = socket.handshake.address;
+      let actor: Actor;
+      if ('token' in auth) {
+        const user = await s.users.authenticate(auth.token, { ip, userAgent: socket.handshake.headers['user-agent'] ?? '' });
+        if (!user) throw new AppError('session_expired', 'your session is invalid or has expired; sign in again');
+        actor = user;
+      } else {
+        actor = await s.widget.authenticate(auth.visitorToken, socket.handshake.headers.origin, ip);
+      }
+      (socket.data as SocketData) = { actor, bucket: { tokens: rate * 2, at: Date.now() } };
+      next();
+    } catch (err) {
+      const f = failure(err);
+      const e = new Error(f.error.message) as Error & { data: unknown };
+      e.data = f.error;
+      next(e);
+    }
+  });
+
+  async function joinAgentRooms(socket: Socket, actor: UserActor): Promise<void> {
+    const inboxIds = await s.inboxes.visibleInboxIds(actor);
+    for (const room of socket.rooms) if (room.startsWith('inbox:') || room.startsWith('wsall:')) void socket.leave(room);
+    const target = [rooms.user(actor.userId), rooms.session(actor.sessionId)];
+    if (inboxIds === null) target.push(rooms.wsAll(actor.workspaceId));
+    else target.push(...inboxIds.map(rooms.inbox));
+    await socket.join(target);
+  }
+
+  io.on('connection', (socket) => {
+    const data = socket.data as SocketData;
+    const actor = data.actor;
+    if (actor.kind === 'user') void joinAgentRooms(socket, actor);
+    else if (actor.kind === 'visitor') void socket.join(rooms.contact(actor.contactId));
+
+    function allow(): boolean {
+      const now = Date.now();
+      const b = data.bucket;
+      b.tokens = Math.min(rate * 2, b.tokens + ((now - b.at) / 1000) * rate);
+      b.at = now;
+      if (b.tokens < 1) return false;
+      b.tokens -= 1;
+      return true;
+    }
+
+    function handle<E extends ClientEventName>(event: E, fn: (payload: z.infer<(typeof ClientEvents)[E]['payload']>) => Promise<object>) {
+      socket.on(event as string, async (raw: unknown, ack?: unknown) => {
+        const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
+        try {
+          if (!allow()) throw new AppError('rate_limited', `more than ${rate} events per second; slow down`);
+          const payload = parseOrThrow(ClientEvents[event].payload as z.ZodType, raw, 'body') as z.infer<(typeof ClientEvents)[E]['payload']>;
+          reply({ ok: true, ...(await fn(payload)) });
+        } catch (err) {
+          if (!(err instanceof AppError)) log.error({ err, event, workspaceId: actor.workspaceId }, 'socket event failed');
+          reply(failure(err));
+        }
+      });
+    }
+
+    handle('message.send', async ({ conversationId, ...body }) => {
+      const r = await s.messages.send(actor, conversationId, body);
+      return { message: r.message, duplicate: r.duplicate };
+    });
+
+    handle('conversation.subscribe', async ({ conversationId, afterSeq }) => {
+      const replay = await s.conversations.replay(actor, conversationId, afterSeq);
+      if (actor.kind === 'user') await socket.join(rooms.conv(conversationId));
+      return replay;
+    });
+
+    handle('conversation.unsubscribe', async ({ conversationId }) => {
+      await socket.leave(rooms.conv(conversationId));
+      return {};
+    });
+
+    handle('sync', async ({ conversations }) => {
+      const results = [];
+      for (const c of conversations) results.push(await s.conversations.replay(actor, c.conversationId, c.afterSeq));
+      return { results };
+    });
+
+    handle('typing', async ({ conversationId, typing }) => {
+      const conv = await s.conversations.getVisibleRow(s.db, actor, conversationId);
+      const event = {
+        conversationId,
+        senderType: actor.kind === 'visitor' ? 'contact' : 'user',
+        senderId: actor.kind === 'visitor' ? actor.contactId : actor.kind === 'user' ? actor.userId : null,
+        senderName: actor.kind === 'user' ? actor.name : null,
+        typing,
+      };
+      if (actor.kind === 'visitor') io.to(agentRooms(conv.workspace_id as string, conv.inbox_id as string, conv.assignee_id as string | null, conversationId)).emit('typing', event);
+      else socket.to([rooms.contact(conv.contact_id as string), rooms.conv(conversationId)]).emit('typing', event);
+      return {};
+    });
+
+    handle('read', async ({ conversationId, seq }) => {
+      await s.realtimeRead(actor, conversationId, seq);
+      return {};
+    });
+  });
+
+  /** Agents who should see live traffic of a conversation. */
+  function agentRooms(workspaceId: string, inboxId: string, assigneeId: string | null, conversationId: string): string[] {
+    const target = [rooms.conv(conversationId), rooms.wsAll(workspaceId)];
+    if (assigneeId) target.push(rooms.user(assigneeId));
+    else target.push(rooms.inbox(inboxId));
+    return target;
+  }
+
+  const unsubscribe = [
+    s.events.on('message.created', ({ message, conversation }) => {
+      io.to(agentRooms(conversation.workspaceId, conversation.inboxId, conversation.assigneeId, conversation.id)).emit('message.created', message);
+      if (!message.private) io.to(rooms.contact(conversation.contactId)).emit('message.created', message);
+    }),
+    s.events.on('conversation.updated', ({ conversation, previousAssigneeId }) => {
+      const target = [rooms.inbox(conversation.inboxId), rooms.wsAll(conversation.workspaceId), rooms.conv(conversation.id)];
+      if (conversation.assigneeId) target.push(rooms.user(conversation.assigneeId));
+      if (previousAssigneeId) target.push(rooms.user(previousAssigneeId));
+      io.to(target).emit('conversation.updated', conversation);
+      io.to(rooms.contact(conversation.contactId)).emit('conversation.updated', presentVisitorConversation(conversation));
+    }),
+    s.events.on('conversation.read', (e) => {
+      const event = { conversationId: e.conversationId, readerType: e.readerType, readerId: e.readerId, seq: e.seq };
+      if (e.readerType === 'user') io.to(rooms.contact(e.contactId)).emit('read', event);
+      else io.to(agentRooms(e.workspaceId, e.inboxId, e.assigneeId, e.conversationId)).emit('read', event);
+    }),
+    s.events.on('sessions.revoked', ({ sessionIds, reason }) => {
+      for (const id of sessionIds) {
+        io.to(rooms.session(id)).emit('session.revoked', { reason });
+        io.in(rooms.session(id)).disconnectSockets(true);
+      }
+    }),
+    s.events.on('inbox.members_changed', async ({ workspaceId }) => {
+      // Membership decides which inbox rooms an agent is in: recompute for the workspace's agents.
+      for (const socket of await io.fetchSockets()) {
+        const a = (socket.data as SocketData).actor;
+        if (a.kind === 'user' && a.workspaceId === workspaceId) {
+          const local = io.sockets.sockets.get(socket.id);
+          if (local) await joinAgentRooms(local, a);
+        }
+      }
+    }),
+  ];
+
+  return {
+    io,
+    async close(): Promise<void> {
+      unsubscribe.forEach((u) => u());
+      io.disconnectSockets(true);
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+    },
+  };
+}
+export type Gateway = ReturnType<typeof createGateway>;
+export type { VisitorActor };

@@ -1,0 +1,96 @@
+import type { Database } from '@huiliu/core/db/database';
+import type { Actor } from '@huiliu/core/auth/actor';
+import { createDomainEvents, type DomainEvents } from '@huiliu/core/shared/events';
+import type { Logger } from '@huiliu/core/shared/logger';
+import { createFileUrlSigner, createVisitorTokens } from '@huiliu/core/auth/tokens';
+import { deriveKey, createVault } from '@huiliu/core/vault/vault';
+import { createTextIndex } from '@huiliu/core/search/index';
+import { createDiskStorage } from '@huiliu/core/storage/disk-storage';
+import type { BlobStorage } from '@huiliu/core/storage/blob-storage';
+import { createUserService } from '@huiliu/core/users/user.service';
+import { createTeamService } from '@huiliu/core/teams/team.service';
+import { createInboxService } from '@huiliu/core/inboxes/inbox.service';
+import { createContactService } from '@huiliu/core/contacts/contact.service';
+import { createMessagePipeline } from '@huiliu/core/messages/pipeline';
+import { createMessageService } from '@huiliu/core/messages/message.service';
+import { createConversationService } from '@huiliu/core/conversations/conversation.service';
+import { createCannedService } from '@huiliu/core/canned/canned.service';
+import { createSearchService } from '@huiliu/core/search/search.service';
+import { createWidgetService } from '@huiliu/core/widget/widget.service';
+import { createAttachmentService } from '@huiliu/core/attachments/attachment.service';
+import { recordAudit } from '@huiliu/core/audit/audit.service';
+import { createSafeHttpClient } from '@huiliu/core/net/safe-http';
+
+export interface ServiceDeps {
+  db: Database;
+  logger: Logger;
+  masterKey: Buffer;
+  attachmentsDir: string;
+  maxUploadBytes: number;
+  storage?: BlobStorage;
+}
+
+/** The composition root of the domain: every service with its explicit dependencies. */
+export function createServices(deps: ServiceDeps) {
+  const { db, logger, masterKey } = deps;
+  const events: DomainEvents = createDomainEvents((err, name) => logger.error({ err, event: name }, 'domain event handler failed'));
+  const files = createFileUrlSigner(deriveKey(masterKey, 'file-urls/v1'));
+  const visitorTokens = createVisitorTokens(deriveKey(masterKey, 'visitor-tokens/v1'));
+  const textIndex = createTextIndex();
+  const storage = deps.storage ?? createDiskStorage(deps.attachmentsDir);
+
+  const inboxes = createInboxService({ db, events });
+  const users = createUserService({ db, events });
+  const teams = createTeamService({ db });
+  const contacts = createContactService({ db, textIndex });
+  const pipeline = createMessagePipeline({ db, events, textIndex, files, logger });
+  const messages = createMessageService({ pipeline, inboxes });
+  const conversations = createConversationService({ db, events, pipeline, inboxes, files });
+  const canned = createCannedService({ db });
+  const search = createSearchService({ db, textIndex, contacts, inboxes, files });
+  const widget = createWidgetService({ db, tokens: visitorTokens, inboxes, contacts, conversations, messages });
+  const attachments = createAttachmentService({ db, storage, files, maxUploadBytes: deps.maxUploadBytes });
+  const vault = createVault({ db, masterKey });
+  const http = createSafeHttpClient();
+
+  return {
+    db,
+    logger,
+    events,
+    files,
+    visitorTokens,
+    textIndex,
+    inboxes,
+    users,
+    teams,
+    contacts,
+    pipeline,
+    messages,
+    conversations,
+    canned,
+    search,
+    widget,
+    attachments,
+    vault,
+    http,
+    audit: (actor: Actor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}) =>
+      recordAudit(db, actor, action, target, details),
+    /** Marks read and tells the other side (agents ↔ visitor) in real time. */
+    async realtimeRead(actor: Actor, conversationId: string, seq: number): Promise<{ seq: number }> {
+      const r = await conversations.markRead(actor, conversationId, seq);
+      const conv = await conversations.getVisibleRow(db, actor, conversationId);
+      events.emit('conversation.read', {
+        workspaceId: actor.workspaceId,
+        conversationId,
+        contactId: conv.contact_id as string,
+        inboxId: conv.inbox_id as string,
+        assigneeId: (conv.assignee_id as string | null) ?? null,
+        readerType: actor.kind === 'visitor' ? 'contact' : 'user',
+        readerId: actor.kind === 'visitor' ? actor.contactId : actor.kind === 'user' ? actor.userId : '00000000-0000-0000-0000-000000000000',
+        seq: r.seq,
+      });
+      return r;
+    },
+  };
+}
+export type Services = ReturnType<typeof createServices>;

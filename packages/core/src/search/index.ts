@@ -1,0 +1,2 @@
+export * from './segmenter.ts';
+export * from './tsquery.ts';

@@ -1,0 +1,50 @@
+import { EventEmitter } from 'node:events';
+import type { Conversation, Message } from '@huiliu/contracts';
+
+/**
+ * In-process domain events, emitted only AFTER the transaction that caused them committed.
+ * The realtime gateway, the job queue and log consumers subscribe; services never call them directly.
+ */
+export interface DomainEventMap {
+  'message.created': { message: Message; conversation: Conversation };
+  'conversation.updated': { conversation: Conversation; previousAssigneeId: string | null };
+  'sessions.revoked': { workspaceId: string; userId: string; reason: 'logout' | 'password_changed' | 'deactivated'; sessionIds: string[] };
+  'inbox.members_changed': { workspaceId: string; inboxId: string };
+  'conversation.read': {
+    workspaceId: string;
+    conversationId: string;
+    contactId: string;
+    inboxId: string;
+    assigneeId: string | null;
+    readerType: 'contact' | 'user';
+    readerId: string;
+    seq: number;
+  };
+}
+export type DomainEventName = keyof DomainEventMap;
+
+export interface DomainEvents {
+  emit<K extends DomainEventName>(name: K, payload: DomainEventMap[K]): void;
+  on<K extends DomainEventName>(name: K, handler: (payload: DomainEventMap[K]) => void): () => void;
+}
+
+export function createDomainEvents(onError: (err: unknown, name: string) => void): DomainEvents {
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(100);
+  return {
+    emit(name, payload) {
+      // A failing subscriber must not break the caller (the change is already committed).
+      for (const listener of emitter.listeners(name)) {
+        try {
+          (listener as (p: unknown) => void)(payload);
+        } catch (err) {
+          onError(err, name);
+        }
+      }
+    },
+    on(name, handler) {
+      emitter.on(name, handler);
+      return () => emitter.off(name, handler);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import { one } from '../db/database.ts';
+import type { VisitorActor } from '../auth/actor.ts';
+import type { VisitorTokens } from '../auth/tokens.ts';
+import { AppError } from '../shared/errors.ts';
+import type { InboxService } from '../inboxes/inbox.service.ts';
+import { originAllowed } from '../inboxes/inbox.service.ts';
+import type { ContactService } from '../contacts/contact.service.ts';
+import type { ConversationService } from '../conversations/conversation.service.ts';
+import type { MessageService } from '../messages/message.service.ts';
+import { presentConversation, presentVisitorConversation } from '../messages/present.ts';
+
+/**
+ * The visitor side of the web widget. A visitor is identified only by the signed token this service
+ * issues (never by a typed email); the token names workspace, inbox, contact and identity.
+ */
+export function createWidgetService(deps: {
+  db: Database;
+  tokens: VisitorTokens;
+  inboxes: InboxService;
+  contacts: ContactService;
+  conversations: ConversationService;
+  messages: MessageService;
+}) {
+  const { db, tokens, inboxes, contacts, conversations, messages } = deps;
+
+  async function listFor(actor: VisitorActor) {
+    const rows = await db.query(
+      `SELECT * FROM conversations WHERE workspace_id = $1 AND contact_id = $2 AND inbox_id = $3 ORDER BY created_at DESC LIMIT 50`,
+      [actor.workspaceId, actor.contactId, actor.inboxId],
+    );
+    return rows.map((r) => presentVisitorConversation(presentConversation(r)));
+  }
+
+  return {
+    async config(publicId: string, origin: string | undefined) {
+      const inbox = await inboxes.getPublic(publicId, origin);
+      return { inboxId: inbox.publicId, name: inbox.name, widget: inbox.widget };
+    },
+
+    /** Starts or resumes a visitor session. */
+    async startSession(
+      body: { inboxId: string; visitorToken?: string | undefined; name?: string | undefined; email?: string | undefined; locale?: string | undefined },
+      origin: string | undefined,
+    ) {
+      const inbox = await inboxes.getPublic(body.inboxId, origin);
+      const claims = body.visitorToken ? tokens.verify(body.visitorToken) : undefined;
+      let actor: VisitorActor | undefined;
+      if (claims && claims.i === inbox.id && claims.w === inbox.workspaceId) {
+        const still = await one(db, `SELECT contact_id FROM contact_identities WHERE id = $1 AND workspace_id = $2`, [claims.id, claims.w]);
+        if (still) actor = { kind: 'visitor', workspaceId: claims.w, inboxId: claims.i, contactId: still.contact_id as string, identityId: claims.id };
+      }
+      if (!actor) {
+        const resolved = await db.transaction((tx) =>
+          contacts.resolveIdentity(tx, {
+            workspaceId: inbox.workspaceId,
+            inboxId: inbox.id,
+            channelType: 'web',
+            sourceId: `v_${randomBytes(16).toString('base64url')}`,
+            verified: false,
+            contact: { name: body.name ?? null, email: body.email ?? null, attributes: body.locale ? { locale: body.locale } : {} },
+          }),
+        );
+        actor = { kind: 'visitor', workspaceId: inbox.workspaceId, inboxId: inbox.id, contactId: resolved.contactId, identityId: resolved.identityId };
+      } else if (body.name || body.email) {
+        // Pre-chat details fill empty fields only: a visitor cannot overwrite what agents recorded.
+        await db.query(
+          `UPDATE contacts SET name = COALESCE(name, $3), email = COALESCE(email, $4), updated_at = now() WHERE id = $1 AND workspace_id = $2`,
+          [actor.contactId, actor.workspaceId, body.name ?? null, body.email ?? null],
+        );
+      }
+      const visitorToken = tokens.issue({ w: actor.workspaceId, i: actor.inboxId, c: actor.contactId, id: actor.identityId });
+      return { visitorToken, contactId: actor.contactId, conversations: await listFor(actor) };
+    },
+
+    /** Verifies a visitor token (and the Origin) and returns the actor. */
+    async authenticate(token: string, origin: string | undefined, ip?: string): Promise<VisitorActor> {
+      const claims = tokens.verify(token);
+      if (!claims) throw new AppError('unauthenticated', 'the visitor token is invalid or expired; start a new widget session');
+      const r = await one(
+        db,
+        `SELECT ci.contact_id, i.allowed_origins FROM contact_identities ci JOIN inboxes i ON i.id = ci.inbox_id
+         WHERE ci.id = $1 AND ci.workspace_id = $2 AND ci.inbox_id = $3 AND i.deleted_at IS NULL`,
+        [claims.id, claims.w, claims.i],
+      );
+      if (!r) throw new AppError('unauthenticated', 'this visitor session no longer exists; start a new widget session');
+      if (!originAllowed(r.allowed_origins as string[], origin)) {
+        throw new AppError('origin_not_allowed', `origin ${origin} is not allowed for this inbox`);
+      }
+      return { kind: 'visitor', workspaceId: claims.w, inboxId: claims.i, contactId: r.contact_id as string, identityId: claims.id, ip };
+    },
+
+    listConversations: listFor,
+
+    async createConversation(actor: VisitorActor, body: { clientId?: string | undefined; text?: string | undefined }) {
+      const conversation = await db.transaction((tx) =>
+        conversations.create(tx, { workspaceId: actor.workspaceId, inboxId: actor.inboxId, contactId: actor.contactId, identityId: actor.identityId }),
+      );
+      conversations.publishCreated(conversation);
+      let first = null;
+      if (body.text) {
+        const r = await messages.send(actor, conversation.id, {
+          clientId: body.clientId ?? `first-${conversation.id}`,
+          contentType: 'text',
+          text: body.text,
+          private: false,
+          attachmentIds: [],
+        });
+        first = r.message;
+      }
+      const fresh = await conversations.get(actor, conversation.id);
+      return { conversation: presentVisitorConversation(fresh), message: first };
+    },
+  };
+}
+export type WidgetService = ReturnType<typeof createWidgetService>;
