@@ -285,6 +285,8 @@ class Client implements ChatClient {
       w.reject(new ChatClientError({ code: 'cancelled', message: 'unsubscribed before the subscription completed' }));
     }
     this.store.forget(conversationId);
+    // `sent` entries wait for their seq in the store, which is gone now.
+    this.outbox = this.outbox.filter((e) => !(e.conversationId === conversationId && e.status === 'sent'));
     if (this.transport.connected) {
       this.transport
         .emit('conversation.unsubscribe', { conversationId }, { timeoutMs: this.ackTimeoutMs })

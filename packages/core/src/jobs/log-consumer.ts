@@ -123,14 +123,14 @@ export function createLogConsumer(opts: LogConsumerOptions): LogConsumer {
       }
       const rows = await tx.query<LogRow>(
         `SELECT ${COLUMNS} FROM messages m
-         WHERE m.log_id > $1::bigint AND m.tx < pg_snapshot_xmin(pg_current_snapshot())
-         ORDER BY m.log_id
+         WHERE m.tx > $1::text::xid8 AND m.tx < pg_snapshot_xmin(pg_current_snapshot())
+         ORDER BY m.tx, m.log_id
          LIMIT $2`,
         [String(cursor.position), batchSize],
       );
       const last = rows[rows.length - 1];
       if (!last) return { count: 0, more: false };
-      const more = rows.length === batchSize && false;
+      const more = rows.length === batchSize;
       // The cursor can only stand between transactions, so finish the last one the LIMIT cut into.
       // Its transaction has ended (tx < xmin), so this later statement sees the same rows.
       const all = more
