@@ -537,7 +537,8 @@ class Client implements ChatClient {
     if (gen !== this.gen) return;
     await this.syncAll(gen, this.store.positions());
     if (gen !== this.gen) return;
-    // A new socket is in no room; whether `sync` joins them is the server's business, `subscribe` surely does.
+    // A new socket is in no conversation room and the gateway's `sync` joins none: subscribe again so an
+    // agent keeps getting live events of the conversations it has open.
     await Promise.all([...this.subscribed.keys()].map((id) => this.doSubscribe(id, gen)));
     if (gen !== this.gen) return;
     this.ready = true;
