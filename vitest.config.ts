@@ -8,8 +8,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.unit.test.ts'] } },
+      { extends: true, test: { name: 'unit', include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.unit.test.ts'] } },
       {
+        extends: true,
         test: {
           name: 'pglite',
           include: ['apps/*/test/**/*.int.test.ts'],
@@ -17,6 +18,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'postgres',
           include: ['apps/*/test/**/*.int.test.ts'],

@@ -208,7 +208,8 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     io,
     async close(): Promise<void> {
       unsubscribe.forEach((u) => u());
-      io.disconnectSockets(true);
+      // Close transports without a "server disconnect" packet: clients treat this like a network drop and
+      // reconnect (to this node after a restart, or to another node), then resync from their last seq.
       await new Promise<void>((resolve) => io.close(() => resolve()));
     },
   };

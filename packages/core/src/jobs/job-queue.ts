@@ -164,7 +164,7 @@ WITH ready AS (
   WHERE j.queue = $1
     AND ((j.status = 'queued' AND j.run_at <= now())
       OR (j.status = 'running' AND j.lease_expires_at <= now()))
-    AND (true OR NOT EXISTS (
+    AND (j.ordering_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM jobs e
       WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.status IN ('queued', 'running')))
   ORDER BY j.run_at, j.id
@@ -337,7 +337,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
         if (controller.signal.reason instanceof LeaseLostError || run.released) throw new LeaseLostError(job.id);
         const result = await db.transaction(async (tx) => {
           // The UPDATE row-locks the job until commit, so no other worker can claim it in between.
-          await extend(tx);
+          if (!(await extend(tx))) throw new LeaseLostError(job.id);
           const value = await fn(tx);
           if (fenceOpts?.complete) await markDone(tx, job.id, token);
           return value;
@@ -405,7 +405,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   async function markDone(sql: Sql, id: number, token: string): Promise<boolean> {
     const rows = await sql.query(
       `UPDATE jobs SET status = 'done', finished_at = now(), lease_token = NULL, lease_expires_at = NULL
-       WHERE id = $1 AND status = 'running' RETURNING id`,
+       WHERE id = $1 AND lease_token = $2 AND status = 'running' RETURNING id`,
       [id, token],
     );
     return rows.length > 0;

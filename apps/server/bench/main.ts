@@ -1,0 +1,33 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [flags]`.
+ *   realtime   visitor → agent message delivery over Socket.IO against a real server (and a bare relay)
+ *   profile    summarize a .cpuprofile: `npm run bench -- profile <file.cpuprofile> [--from-hr NS --to-hr NS]`
+ */
+import { realtime } from './realtime.ts';
+import { formatProfile, summarizeProfile } from './cpuprofile.ts';
+import { parseArgs, stringFlag } from './args.ts';
+
+const [name, ...rest] = process.argv.slice(2);
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  realtime,
+  async profile(argv) {
+    const a = parseArgs(argv, new Set());
+    const file = a.positional[0];
+    if (!file) throw new Error('usage: npm run bench -- profile <file.cpuprofile> [--from-hr NS --to-hr NS]');
+    const from = stringFlag(a, 'from-hr');
+    const to = stringFlag(a, 'to-hr');
+    console.log(formatProfile(summarizeProfile(file, from && to ? [BigInt(from), BigInt(to)] : undefined, 40)));
+  },
+};
+
+const cmd = name ? commands[name] : undefined;
+if (!cmd) {
+  console.error(`usage: npm run bench -- <${Object.keys(commands).join('|')}> [flags]   (e.g. npm run bench -- realtime --help)`);
+  process.exit(2);
+}
+try {
+  await cmd(rest);
+} catch (err) {
+  console.error(`bench ${name}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+}
