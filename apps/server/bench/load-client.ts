@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 
+
 /**
  * The client side of the realtime benchmark, run in its own process (forked by realtime.ts) so it has a
  * core to itself: V visitor sockets and A agent sockets over real Socket.IO (websocket transport).
@@ -38,6 +39,8 @@ export interface LoadResult {
   /** Latencies (ms) of first receipts and of acks, for the parent to summarize. */
   latencies: number[];
   ackLatencies: number[];
+  /** Per second of sending: messages sent then, delivered, and their latency p50/p99 (ms). */
+  timeline: { sent: number; delivered: number; p50: number; p99: number }[];
   firstSendMs: number;
   lastSendMs: number;
   lastDeliveryMs: number;
@@ -209,12 +212,24 @@ async function run(cfg: LoadSetup): Promise<void> {
 
   let lost = 0;
   const latencies: number[] = [];
+  const seconds = Math.ceil(cfg.seconds);
+  const buckets = Array.from({ length: seconds }, () => ({ sent: 0, lat: [] as number[] }));
   const ackLatencies: number[] = [];
   for (let k = 0; k < total; k++) {
-    if (recvCount[k]! > 0) latencies.push(recvAt[k]! - sendAt[k]!);
-    else if (ackState[k] === 1) lost++;
+    const b = buckets[Math.min(seconds - 1, Math.floor((sendAt[k]! - t0) / 1000))]!;
+    b.sent++;
+    if (recvCount[k]! > 0) {
+      latencies.push(recvAt[k]! - sendAt[k]!);
+      b.lat.push(recvAt[k]! - sendAt[k]!);
+    } else if (ackState[k] === 1) lost++;
     if (ackState[k] === 1) ackLatencies.push(ackAt[k]! - sendAt[k]!);
   }
+  const pct = (xs: number[], p: number) => {
+    if (xs.length === 0) return NaN;
+    xs.sort((a, b) => a - b);
+    return Math.round(xs[Math.min(xs.length - 1, Math.ceil(p * xs.length) - 1)]! * 10) / 10;
+  };
+  const timeline = buckets.map((b) => ({ sent: b.sent, delivered: b.lat.length, p50: pct(b.lat, 0.5), p99: pct(b.lat, 0.99) }));
   const result: LoadResult = {
     type: 'result',
     sent: total,
@@ -230,6 +245,7 @@ async function run(cfg: LoadSetup): Promise<void> {
     disconnects,
     latencies,
     ackLatencies,
+    timeline,
     firstSendMs: 0,
     lastSendMs: lastSend - t0,
     lastDeliveryMs: lastDelivery ? lastDelivery - t0 : NaN,

@@ -1,15 +1,18 @@
 /**
  * Benchmarks: `npm run bench -- <name> [flags]`.
  *   realtime   visitor → agent message delivery over Socket.IO against a real server (and a bare relay)
+ *   sql-profile  diagnostic: the same load against an in-process server, PGlite time per SQL statement
  *   profile    summarize a .cpuprofile: `npm run bench -- profile <file.cpuprofile> [--from-hr NS --to-hr NS]`
  */
 import { realtime } from './realtime.ts';
+import { sqlProfile } from './sql-profile.ts';
 import { formatProfile, summarizeProfile } from './cpuprofile.ts';
 import { parseArgs, stringFlag } from './args.ts';
 
 const [name, ...rest] = process.argv.slice(2);
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
   realtime,
+  'sql-profile': sqlProfile,
   async profile(argv) {
     const a = parseArgs(argv, new Set());
     const file = a.positional[0];
@@ -31,3 +34,5 @@ try {
   console.error(`bench ${name}: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 }
+// Exit even if a failure left a timer or socket behind.
+process.exit(process.exitCode ?? 0);

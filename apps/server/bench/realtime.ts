@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
+import { cpus, hostname, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, intFlag, stringFlag } from './args.ts';
 import { closeHttpAgents } from './http.ts';
@@ -25,7 +25,7 @@ With --json the last stdout line is one JSON object; progress goes to stderr.
 /** Environment variables that would change the server's defaults: never inherited from the caller. */
 const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
 
-interface RunMetrics {
+export interface RunMetrics {
   sent: number;
   acked: number;
   nacked: number;
@@ -53,10 +53,21 @@ interface RunMetrics {
   client_loop_lag_max_ms: number;
   warmup_delivered: number;
   connect_s: number;
+  timeline_p99_ms: number[];
+  timeline_delivered: number[];
   window_hr: [bigint, bigint];
 }
 
-async function runLoad(url: string, setup: SetupResult, cfg: { rate: number; seconds: number; drainMs: number; tickMs: number }, serverPid: number, log: (s: string) => void, label: string): Promise<RunMetrics> {
+export interface LoadHooks {
+  /** Called right before the measured load (after connect and warm-up started) and when it ends. */
+  onStart?(): void;
+  onEnd?(): void;
+}
+
+export async function runLoad(
+  url: string, setup: SetupResult, cfg: { rate: number; seconds: number; drainMs: number; tickMs: number },
+  serverPid: number, log: (s: string) => void, label: string, hooks: LoadHooks = {},
+): Promise<RunMetrics> {
   const child = fork(join(BENCH_DIR, 'load-client.ts'), [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
@@ -87,8 +98,17 @@ async function runLoad(url: string, setup: SetupResult, cfg: { rate: number; sec
     const connected = await next<{ connectMs: number }>('connected');
     log(`${label}: ${setup.visitors.length + setup.agents.length} sockets connected in ${(connected.connectMs / 1000).toFixed(1)} s; warm-up, then ${cfg.rate} msg/s for ${cfg.seconds} s`);
     const sampler = processSampler(serverPid, 1000);
-    child.send({ type: 'go' });
-    const r = await next<LoadResult>('result');
+    const r = await (async () => {
+      try {
+        hooks.onStart?.();
+        child.send({ type: 'go' });
+        return await next<LoadResult>('result');
+      } catch (err) {
+        sampler.stop();
+        throw err;
+      }
+    })();
+    hooks.onEnd?.();
     const proc = sampler.stop();
     const lat = summarize(r.latencies);
     const ack = summarize(r.ackLatencies);
@@ -103,6 +123,7 @@ async function runLoad(url: string, setup: SetupResult, cfg: { rate: number; sec
       rss_mb: round(proc.maxRssMb, 1), server_cpu_pct: round(proc.cpuPct, 0),
       client_cpu_pct: round(r.cpuPct, 0), client_loop_lag_p99_ms: round(r.loopLagP99Ms), client_loop_lag_max_ms: round(r.loopLagMaxMs),
       warmup_delivered: r.warmup.delivered, connect_s: round(r.connectMs / 1000, 1),
+      timeline_p99_ms: r.timeline.map((b) => b.p99), timeline_delivered: r.timeline.map((b) => b.delivered),
       window_hr: [BigInt(r.windowHr[0]), BigInt(r.windowHr[1])],
     };
   } finally {
@@ -131,6 +152,7 @@ export async function realtime(argv: string[]): Promise<void> {
   const log = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   const settingsChanged: string[] = [];
 
+  const load0 = loadavg()[0]!;
   const tmp = await mkdtemp(join(tmpdir(), 'huiliu-bench-'));
   const profDir = cpuProf ? await mkdtemp(join(tmpdir(), 'huiliu-bench-prof-')) : undefined;
   const children: Child[] = [];
@@ -231,11 +253,14 @@ export async function realtime(argv: string[]): Promise<void> {
       baseline_out_of_order: base?.out_of_order ?? null,
       baseline_rss_mb: base?.rss_mb ?? null,
       baseline_server_cpu_pct: base?.server_cpu_pct ?? null,
+      baseline_timeline_p99_ms: base?.timeline_p99_ms ?? null,
       target_met: targetMet,
       settings_changed: settingsChanged,
       setup_s: round(setup.seconds, 1),
       server_log_warnings: serverTail.length,
       ...(profileFile ? { server_cpu_profile: profileFile, server_profile_top: profile!.selfTop.slice(0, 8).map((r) => `${r.pct}% ${r.fn}`) } : {}),
+      // The machine's 1-minute load average before and after: above ~2 (2 cores) other processes competed.
+      loadavg_start: round(load0), loadavg_end: round(loadavg()[0]!),
       node: process.version,
       machine: `${cpus()[0]?.model.trim() ?? 'unknown cpu'} ×${cpus().length}, ${Math.round(totalmem() / 2 ** 30)} GB, Linux ${release()}, ${hostname()}`,
     };
@@ -268,6 +293,9 @@ export async function realtime(argv: string[]): Promise<void> {
           row('client loop lag p99', huiliu.client_loop_lag_p99_ms, base?.client_loop_lag_p99_ms),
           '',
           `  target (≥${rate >= 1000 ? rate : 1000} msg/s kept, p99 ≤ 50 ms, nothing lost/duplicated/reordered): ${targetMet ? 'MET' : 'NOT MET'}`,
+          `  p99 by second of sending (ms): ${huiliu.timeline_p99_ms.join(' ')}`,
+          ...(base ? [`  baseline p99 by second (ms): ${base.timeline_p99_ms.join(' ')}`] : []),
+          `  load average: ${result.loadavg_start} → ${result.loadavg_end} (${cpus().length} cores)`,
           `  settings changed: ${settingsChanged.length ? settingsChanged.join(', ') : 'none (shipped defaults)'}`,
           ...(huiliu.nacked ? [`  nacks: ${JSON.stringify(huiliu.nack_codes)}`] : []),
           ...(profile ? ['', formatProfile(profile)] : []),

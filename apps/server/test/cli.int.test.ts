@@ -13,7 +13,7 @@ import { openPostgres } from '@huiliu/core/db/postgres';
 import { loadConfig, type Config } from '../src/config.ts';
 import { startHuiliu, type Huiliu } from '../src/app.ts';
 import { backup, databaseFacts, readBackupManifest, restore } from '../src/cli/backup.ts';
-import { migrateToPostgres, publicTables, tableCopyOrder } from '../src/cli/migrate-to-postgres.ts';
+import { migrateToPostgres, publicTables, tableChecksum, tableCopyOrder } from '../src/cli/migrate-to-postgres.ts';
 
 /**
  * The operations commands (backup, restore, migrate-to-postgres, admin create) work on an embedded data
@@ -399,6 +399,18 @@ describe('huiliu migrate-to-postgres', () => {
     const table = /table (\w+) already has rows/.exec(err!.message)![1]!;
     expect(before.tables[table]).toBeGreaterThan(0);
     expect((await withPostgres(url, databaseFacts)).tables).toEqual(before.tables);
+  }, SLOW);
+
+  it('uses a table checksum that sees a changed value (what the post-copy verification relies on)', async () => {
+    const cols = ['id', 'name', 'tags', 'search', 'attributes', 'created_at'];
+    const source = await withPglite(dirA, (db) => tableChecksum(db, 'contacts', cols));
+    expect(await withPostgres(url, (db) => tableChecksum(db, 'contacts', cols))).toEqual(source);
+    const changed = await withPostgres(url, async (db) => {
+      await db.query(`UPDATE contacts SET tags = tags || '{changed}'::text[] WHERE id = (SELECT id FROM contacts ORDER BY id LIMIT 1)`);
+      return tableChecksum(db, 'contacts', cols);
+    });
+    expect(changed.rows).toBe(source.rows);
+    expect(changed.sum).not.toBe(source.sum);
   }, SLOW);
 
   it('rejects a non-PostgreSQL target and a missing embedded database', async () => {

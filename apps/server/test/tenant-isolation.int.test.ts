@@ -58,7 +58,7 @@ const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR
 
 function pngForm(name: string): FormData {
   const form = new FormData();
-  form.append('file', new Blob([PNG], { type: 'image/png' }), name);
+  form.append('file', new Blob([new Uint8Array(PNG)], { type: 'image/png' }), name);
   return form;
 }
 
@@ -147,8 +147,19 @@ function isUuid(s: JsonSchema | undefined): boolean {
   if (s.format === 'uuid') return true;
   return (s.anyOf ?? []).some((a) => a.format === 'uuid');
 }
-function isIdField(s: JsonSchema): boolean {
+/** Documented as a uuid (or an array of them). */
+function isDocumentedId(s: JsonSchema): boolean {
   return isUuid(s) || (s.type === 'array' && isUuid(s.items));
+}
+const isStringish = (s: JsonSchema | undefined): boolean => Boolean(s && (s.type === 'string' || (s.anyOf ?? []).some((a) => a.type === 'string')));
+/**
+ * Holds an id: documented as a uuid, or named like one of the id fields we know (so a description that
+ * lost its `format: uuid` does not make the isolation checks skip the field; that loss is a test of its own).
+ */
+function isIdField(s: JsonSchema, name: string): boolean {
+  if (isDocumentedId(s)) return true;
+  if (!(name in ID_FIELD_OWNERS)) return false;
+  return isStringish(s) || (s.type === 'array' && isStringish(s.items));
 }
 
 function ownerOf(ctx: GenContext, name: string): ObjectKind {
@@ -190,7 +201,7 @@ function genString(s: JsonSchema, name: string, ctx: GenContext): string {
 }
 
 function genValue(s: JsonSchema, name: string, ctx: GenContext, required: boolean): unknown {
-  if (isIdField(s)) return genId(s, name, ctx, required);
+  if (isIdField(s, name)) return genId(s, name, ctx, required);
   if (s.anyOf?.length) return genValue(s.anyOf[0]!, name, ctx, required);
   switch (s.type) {
     case 'object':
@@ -217,7 +228,7 @@ function genObject(s: JsonSchema, ctx: GenContext): Record<string, unknown> {
   const required = new Set(s.required ?? []);
   for (const [name, prop] of Object.entries(s.properties ?? {})) {
     const req = required.has(name);
-    const include = req || ALWAYS_FILL.has(name) || (ctx.mode === 'foreign' && isIdField(prop));
+    const include = req || ALWAYS_FILL.has(name) || (ctx.mode === 'foreign' && isIdField(prop, name));
     if (!include) continue;
     const v = genValue(prop, name, ctx, req);
     if (v !== undefined) out[name] = v;
@@ -271,7 +282,7 @@ function buildQuery(o: Operation, mode: 'own' | 'foreign', own: Tenant, foreign:
       params.set('q', q);
       continue;
     }
-    if (isIdField(s)) {
+    if (isIdField(s, p.name)) {
       if (mode === 'foreign') params.set(p.name, String(genId(s, p.name, ctx, p.required)));
       continue;
     }
@@ -447,6 +458,34 @@ describe('tenant isolation (generated from /openapi.json)', () => {
       for (const p of pathParams(o)) if (!idOwner(o, p)) unmapped.push(`${label(o)} ({${p}})`);
     }
     expect(unmapped, `routes with path parameters the tenant-isolation map does not cover — map them in PATH_ID_OWNERS: ${unmapped.join(', ')}`).toEqual([]);
+  });
+
+  it('the API description documents every id-carrying body and query field as a uuid', () => {
+    const undocumented: string[] = [];
+    let seen = 0;
+    const walk = (s: JsonSchema | undefined, where: string) => {
+      if (!s) return;
+      for (const [name, prop] of Object.entries(s.properties ?? {})) {
+        if (name in ID_FIELD_OWNERS) {
+          seen++;
+          if (!isDocumentedId(prop)) undocumented.push(`${where}.${name}: ${JSON.stringify(prop)}`);
+        }
+        walk(prop, `${where}.${name}`);
+        walk(prop.items, `${where}.${name}[]`);
+      }
+    };
+    for (const o of operations) {
+      const body = jsonBodySchema(o);
+      if (body) walk(body, `${label(o)} body`);
+      for (const p of o.op.parameters ?? []) {
+        if (p.in === 'query' && p.name in ID_FIELD_OWNERS) {
+          seen++;
+          if (!isDocumentedId(p.schema)) undocumented.push(`${label(o)} query.${p.name}: ${JSON.stringify(p.schema)}`);
+        }
+      }
+    }
+    expect(seen).toBeGreaterThan(5);
+    expect(undocumented, `id fields without format: uuid in /openapi.json:\n${undocumented.join('\n')}`).toEqual([]);
   });
 
   it("A's admin gets 404 for every id-bearing user operation on B's objects, and no leak", async () => {

@@ -33,8 +33,7 @@ const Limit = z.coerce.number().int().min(1).max(200).default(50);
 
 export const ListQuery = z.strictObject({ limit: Limit, cursor: z.string().max(200).optional() });
 
-export const Page = <T extends z.ZodType>(item: T) =>
-  z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+const NextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page');
 
 // ---- auth ----
 export const LoginBody = z.strictObject({
@@ -100,6 +99,7 @@ export const CreateContactBody = z.strictObject({
   tags: z.array(Tag).max(50).optional(),
 });
 export const UpdateContactBody = CreateContactBody;
+export const ContactPage = z.object({ items: z.array(Contact), nextCursor: NextCursor });
 
 // ---- conversations and messages ----
 export const AssigneeFilter = z.union([z.enum(['me', 'unassigned', 'any']), Id]);
@@ -112,6 +112,8 @@ export const ConversationListQuery = ListQuery.extend({
   tag: Tag.optional(),
 });
 export const ConversationWithContact = Conversation.extend({ contact: Contact, unreadCount: z.number().int() });
+// Concrete page types (a generic Page<T> helper made TypeScript's checker take minutes on zod 4 types).
+export const ConversationPage = z.object({ items: z.array(ConversationWithContact), nextCursor: NextCursor });
 export const UpdateConversationBody = z.strictObject({
   status: ConversationStatus.optional(),
   priority: Priority.optional(),

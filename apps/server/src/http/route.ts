@@ -11,24 +11,31 @@ import { AppError } from '@huiliu/core/shared/errors';
 export type AuthKind = 'user' | 'visitor' | 'public';
 type ActorFor<A extends AuthKind> = A extends 'user' ? UserActor : A extends 'visitor' ? VisitorActor : undefined;
 
-export interface RouteContext<A extends AuthKind, P, Q, B> {
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteContext<A extends AuthKind, PS, QS, BS> {
   actor: ActorFor<A>;
-  params: P;
-  query: Q;
-  body: B;
+  params: Out<PS>;
+  query: Out<QS>;
+  body: Out<BS>;
   req: FastifyRequest;
   reply: FastifyReply;
 }
 
-export interface RouteDef<A extends AuthKind = AuthKind, P = unknown, Q = unknown, B = unknown> {
+/**
+ * Generic over the schema types themselves (not their output types): inferring `T` through
+ * `z.ZodType<T>` makes the TypeScript checker compare zod's deep class types structurally, which
+ * took minutes and gigabytes for this file set.
+ */
+export interface RouteDef<A extends AuthKind = AuthKind, PS = unknown, QS = unknown, BS = unknown> {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   url: string;
   summary: string;
   tags: string[];
   auth: A;
-  params?: z.ZodType<P>;
-  query?: z.ZodType<Q>;
-  body?: z.ZodType<B>;
+  params?: PS;
+  query?: QS;
+  body?: BS;
   /** Response body schema; null for 204 No Content. */
   response: z.ZodType | null;
   status?: number;
@@ -38,17 +45,19 @@ export interface RouteDef<A extends AuthKind = AuthKind, P = unknown, Q = unknow
   multipart?: boolean;
   /** Raw response (file download): documented as binary. */
   binary?: boolean;
-  handler(ctx: RouteContext<A, P, Q, B>): Promise<unknown>;
+  handler(ctx: RouteContext<A, PS, QS, BS>): Promise<unknown>;
 }
 
-export function defineRoute<A extends AuthKind, P = undefined, Q = undefined, B = undefined>(def: RouteDef<A, P, Q, B>): RouteDef<A, P, Q, B> {
+export function defineRoute<A extends AuthKind, PS extends z.ZodType | undefined = undefined, QS extends z.ZodType | undefined = undefined, BS extends z.ZodType | undefined = undefined>(
+  def: RouteDef<A, PS, QS, BS>,
+): RouteDef<A, PS, QS, BS> {
   return def;
 }
 
 /** Params schema for `:id` routes. */
 export const IdParams = z.strictObject({ id: z.uuid({ message: 'must be a UUID' }) });
 
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: 'params' | 'query' | 'body'): T {
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'params' | 'query' | 'body'): z.output<S> {
   const result = schema.safeParse(value ?? (where === 'body' ? undefined : {}));
   if (result.success) return result.data;
   const issues = result.error.issues.map((i) => {
@@ -61,5 +70,5 @@ export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, where: 'pa
   throw new AppError('validation_failed', `${first.path}: ${first.message}`, issues);
 }
 
-export type AnyRoute = RouteDef<AuthKind, any, any, any>;
+export type AnyRoute = RouteDef<AuthKind, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
 export type Authenticator = (req: FastifyRequest, kind: AuthKind) => Promise<Actor | undefined>;

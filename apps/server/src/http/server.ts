@@ -126,7 +126,11 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     app.route({
       method: r.method,
       url: r.url,
-      ...(r.rateLimit ? { config: { rateLimit: { max: r.rateLimit * factor, timeWindow: 60_000 } } } : {}),
+      // Public routes (login, widget sessions…) are limited per IP only: a made-up Authorization header
+      // must not buy a fresh bucket.
+      ...(r.rateLimit
+        ? { config: { rateLimit: { max: r.rateLimit * factor, timeWindow: 60_000, ...(r.auth === 'public' ? { keyGenerator: (req: FastifyRequest) => req.ip } : {}) } } }
+        : {}),
       handler: async (req, reply) => {
         const actor = await authenticate(req, r.auth);
         const params = r.params ? parseOrThrow(r.params, req.params, 'params') : undefined;

@@ -83,7 +83,12 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
   async function joinAgentRooms(socket: Socket, actor: UserActor): Promise<void> {
     const inboxIds = await s.inboxes.visibleInboxIds(actor);
     for (const room of socket.rooms) if (room.startsWith('inbox:') || room.startsWith('wsall:')) void socket.leave(room);
-    const target = [rooms.user(actor.userId), rooms.session(actor.sessionId)];
+    // Conversations opened earlier stay watched only while they are still visible (membership may have shrunk).
+    for (const room of [...socket.rooms].filter((r) => r.startsWith('conv:'))) {
+      const visible = await s.conversations.getVisibleRow(s.db, actor, room.slice('conv:'.length)).then(() => true, () => false);
+      if (!visible) void socket.leave(room);
+    }
+    const target: string[] = [];
     if (inboxIds === null) target.push(rooms.wsAll(actor.workspaceId));
     else target.push(...inboxIds.map(rooms.inbox));
     await socket.join(target);
@@ -92,7 +97,11 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
   io.on('connection', (socket) => {
     const data = socket.data as SocketData;
     const actor = data.actor;
-    if (actor.kind === 'user') void joinAgentRooms(socket, actor);
+    if (actor.kind === 'user') {
+      // Session and user rooms synchronously, so a revocation right after connect reaches this socket.
+      void socket.join([rooms.user(actor.userId), rooms.session(actor.sessionId)]);
+      void joinAgentRooms(socket, actor);
+    }
     else if (actor.kind === 'visitor') void socket.join(rooms.contact(actor.contactId));
 
     function allow(): boolean {

@@ -234,6 +234,14 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
   async function cycle(): Promise<void> {
     let nextMs = pollMs;
     try {
+      // Next due instant first, claims second: a job that becomes due between the two statements is
+      // then caught by the claim; the other order would miss it (too late for the claim, no longer
+      // "future" for the timer) and leave it to the safety poll.
+      if (registrations.size > 0) {
+        const due = await db.query<{ ms: number | null }>(NEXT_DUE_SQL, [[...registrations.keys()]]);
+        const ms = due[0]?.ms;
+        if (ms !== null && ms !== undefined) nextMs = Math.min(nextMs, Math.max(0, Math.ceil(ms)));
+      }
       for (const reg of registrations.values()) {
         if (!started) return;
         const free = reg.concurrency - reg.active.size;
@@ -248,11 +256,6 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
           }
           spawn(reg, row);
         }
-      }
-      if (registrations.size > 0) {
-        const due = await db.query<{ ms: number | null }>(NEXT_DUE_SQL, [[...registrations.keys()]]);
-        const ms = due[0]?.ms;
-        if (ms !== null && ms !== undefined) nextMs = Math.min(nextMs, Math.max(0, Math.ceil(ms)));
       }
     } catch (err) {
       logger.error({ err }, 'job queue: claim failed');

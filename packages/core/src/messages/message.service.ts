@@ -50,6 +50,7 @@ export function createMessageService(deps: { pipeline: MessagePipeline; inboxes:
           attachmentIds: body.attachmentIds,
           uploader: { type: 'contact', id: actor.contactId },
           clientId: body.clientId,
+          fieldPrefix,
         });
       }
       requirePermission(actor, body.private ? 'conversation.note' : 'conversation.reply');
@@ -68,6 +69,7 @@ export function createMessageService(deps: { pipeline: MessagePipeline; inboxes:
         attachmentIds: body.attachmentIds,
         uploader: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'system', id: null },
         clientId: body.clientId,
+        fieldPrefix,
       });
     },
   };

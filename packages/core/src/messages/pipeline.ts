@@ -40,6 +40,8 @@ export interface AppendInput {
   clientId?: string | null | undefined;
   externalId?: string | null | undefined;
   deliveryStatus?: Message['deliveryStatus'] | undefined;
+  /** Prefix of field paths in validation errors (e.g. "body" for REST). */
+  fieldPrefix?: string | undefined;
 }
 
 export interface AppendResult {
@@ -111,7 +113,7 @@ export function createMessagePipeline(deps: {
       [messageId, input.workspaceId, ids, input.uploader?.type ?? 'system', input.uploader?.id ?? null],
     );
     if (rows.length !== ids.length) {
-      throw invalid('attachmentIds', 'an attachment id is unknown, already sent, or was uploaded by someone else; upload the file again');
+      throw invalid(`${input.fieldPrefix ?? 'body'}.attachmentIds`, 'an attachment id is unknown, already sent, or was uploaded by someone else; upload the file again');
     }
     const byId = new Map(rows.map((r) => [r.id as string, r]));
     return ids.map((id) => {

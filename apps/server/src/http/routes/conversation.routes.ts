@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  AssignBody, Conversation, ConversationListQuery, ConversationWithContact, MessagesPage, MessagesQuery, Page, ReadBody,
+  AssignBody, Conversation, ConversationListQuery, ConversationPage, MessagesPage, MessagesQuery, ReadBody,
   SendMessageBody, SendMessageResponse, UpdateConversationBody,
 } from '@huiliu/contracts';
 import { defineRoute, IdParams } from '../route.ts';
@@ -9,7 +9,7 @@ import type { Services } from '../../services.ts';
 export const conversationRoutes = (s: Services) => [
   defineRoute({
     method: 'GET', url: '/api/v1/conversations', summary: 'Conversations, most recent activity first, with filters', tags: ['conversations'], auth: 'user',
-    query: ConversationListQuery, response: Page(ConversationWithContact), handler: ({ actor, query }) => s.conversations.list(actor, query),
+    query: ConversationListQuery, response: ConversationPage, handler: ({ actor, query }) => s.conversations.list(actor, query),
   }),
   defineRoute({ method: 'GET', url: '/api/v1/conversations/:id', summary: 'A conversation', tags: ['conversations'], auth: 'user', params: IdParams, response: Conversation, handler: ({ actor, params }) => s.conversations.get(actor, params.id) }),
   defineRoute({
