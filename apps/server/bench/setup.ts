@@ -62,7 +62,7 @@ export async function setupWorkspace(
   const visitors = await mapLimit(Array.from({ length: o.visitors }, (_, i) => i), 8, async (i) => {
     const session = await expectStatus(base, 'POST', '/api/widget/v1/sessions', 200, {
       localAddress: loopbackAddress(1, i),
-      body: { inboxId: inbox!.publicId, name: `Bench visitor ${i + 1}` },
+      body: { inboxPublicId: inbox!.publicId, name: `Bench visitor ${i + 1}` },
     });
     const visitorToken = session.visitorToken as string;
     const conv = await expectStatus(base, 'POST', '/api/widget/v1/conversations', 201, { token: visitorToken, localAddress: loopbackAddress(1, i), body: {} });

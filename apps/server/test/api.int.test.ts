@@ -131,7 +131,7 @@ describe('inboxes, contacts and canned responses', () => {
 
 describe('conversations', () => {
   async function visitorConversation(text: string) {
-    const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxId: t.demo.widgetInboxPublicId } });
+    const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: t.demo.widgetInboxPublicId } });
     const c = await t.api('POST', '/api/widget/v1/conversations', { token: s.body.visitorToken, body: { text } });
     return { visitorToken: s.body.visitorToken as string, id: c.body.conversation.id as string, displayId: c.body.conversation.displayId as number };
   }

@@ -27,7 +27,7 @@ async function until(pred: () => boolean | Promise<boolean>, what: string, ms = 
 
 describe('client core against the real server', () => {
   it('keeps a conversation whole across a server restart: nothing lost, nothing doubled, order kept', async () => {
-    const session = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxId: t.demo.widgetInboxPublicId } });
+    const session = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: t.demo.widgetInboxPublicId } });
     const visitorToken = session.body.visitorToken as string;
     const conv = await t.api('POST', '/api/widget/v1/conversations', { token: visitorToken, body: {} });
     const conversationId = conv.body.conversation.id as string;

@@ -36,7 +36,7 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
     try {
@@ -77,7 +77,7 @@ describe('crash safety', () => {
     const inboxes = await (await fetch(`${base}/api/v1/inboxes`, { headers: auth })).json();
     if (inboxes.length) publicId = inboxes[0].publicId;
     else publicId = (await (await fetch(`${base}/api/v1/inboxes`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'Web' }) })).json()).publicId;
-    const session = await (await fetch(`${base}/api/widget/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inboxId: publicId }) })).json();
+    const session = await (await fetch(`${base}/api/widget/v1/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inboxPublicId: publicId }) })).json();
     const vAuth = { authorization: `Bearer ${session.visitorToken}`, 'content-type': 'application/json' };
     const conv = await (await fetch(`${base}/api/widget/v1/conversations`, { method: 'POST', headers: vAuth, body: '{}' })).json();
     expect(conv.conversation, JSON.stringify({ session, conv })).toBeDefined();
@@ -91,7 +91,7 @@ describe('crash safety', () => {
       while (!stop) {
         const clientId = `m${n++}`;
         try {
-          const r = await fetch(url, { method: 'POST', headers: vAuth, body: JSON.stringify({ clientId, text: clientId }) });
+          const r = await fetch(url, { method: 'POST', headers: vAuth, body: JSON.stringify({ clientId, text: clientId }), signal: AbortSignal.timeout(10_000) });
           if (r.status === 201) acked.add(clientId);
         } catch {
           return; // connection refused / reset: the server is gone
@@ -123,5 +123,5 @@ describe('crash safety', () => {
     second.child.kill('SIGTERM');
     await new Promise((r) => second.child.on('exit', r));
     first = second;
-  }, 120_000);
+  }, 240_000);
 });

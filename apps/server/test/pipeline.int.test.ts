@@ -11,7 +11,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 async function newConversation() {
-  const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxId: t.demo.widgetInboxPublicId } });
+  const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: t.demo.widgetInboxPublicId } });
   const c = await t.api('POST', '/api/widget/v1/conversations', { token: s.body.visitorToken, body: {} });
   const actor = await t.node.services.widget.authenticate(s.body.visitorToken, undefined);
   return { id: c.body.conversation.id as string, actor, token: s.body.visitorToken as string };

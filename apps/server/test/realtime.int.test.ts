@@ -38,7 +38,7 @@ function collect<T = any>(socket: Socket, event: string) {
 }
 
 async function visitor() {
-  const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxId: t.demo.widgetInboxPublicId } });
+  const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: t.demo.widgetInboxPublicId } });
   const c = await t.api('POST', '/api/widget/v1/conversations', { token: s.body.visitorToken, body: {} });
   return { token: s.body.visitorToken as string, conversationId: c.body.conversation.id as string };
 }

@@ -113,7 +113,7 @@ async function createAgent(local: string, role = 'agent'): Promise<{ id: string;
 }
 
 async function visitorSession(publicId = server.demo.widgetInboxPublicId, headers: Record<string, string> = {}): Promise<{ token: string; contactId: string }> {
-  const r = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxId: publicId }, headers });
+  const r = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxPublicId: publicId }, headers });
   if (r.status !== 200) throw new Error(`widget session: ${r.status} ${r.text}`);
   return { token: r.json.visitorToken, contactId: r.json.contactId };
 }

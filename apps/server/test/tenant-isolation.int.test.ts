@@ -399,7 +399,7 @@ beforeAll(async () => {
   const attB = await ok('POST', '/api/v1/attachments', { token: tokenB, form: pngForm('zephyr.png') });
 
   // A conversation with messages through the widget API of B's inbox
-  const sessionB = await ok('POST', '/api/widget/v1/sessions', { body: { inboxId: inboxB.publicId, name: 'Zephyrine Visitor Pell', email: 'pell@zephyrine.example' } });
+  const sessionB = await ok('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: inboxB.publicId, name: 'Zephyrine Visitor Pell', email: 'pell@zephyrine.example' } });
   visitorB = sessionB.visitorToken;
   const created = await ok('POST', '/api/widget/v1/conversations', { token: visitorB, body: { text: 'Zephyrine visitor message marmalade 7731' } });
   const convB = created.conversation;

@@ -163,12 +163,12 @@ export const PutSecretBody = z.strictObject({ value: z.string().min(1).max(10_00
 
 // ---- widget (visitor) ----
 export const WidgetConfig = z.object({
-  inboxId: z.string(),
+  inboxPublicId: z.string(),
   name: z.string(),
   widget: WidgetSettings,
 });
 export const WidgetSessionBody = z.strictObject({
-  inboxId: z.string().min(1).max(64).describe("The inbox's publicId"),
+  inboxPublicId: z.string().min(1).max(64).describe("The inbox's publicId (from the embed snippet)"),
   visitorToken: z.string().max(2000).optional().describe('A token from an earlier session, to resume it'),
   name: z.string().trim().max(200).optional(),
   email: Email.optional().describe('Stored as contact info; never used to identify the visitor'),

@@ -36,15 +36,15 @@ export function createWidgetService(deps: {
   return {
     async config(publicId: string, origin: string | undefined) {
       const inbox = await inboxes.getPublic(publicId, origin);
-      return { inboxId: inbox.publicId, name: inbox.name, widget: inbox.widget };
+      return { inboxPublicId: inbox.publicId, name: inbox.name, widget: inbox.widget };
     },
 
     /** Starts or resumes a visitor session. */
     async startSession(
-      body: { inboxId: string; visitorToken?: string | undefined; name?: string | undefined; email?: string | undefined; locale?: string | undefined },
+      body: { inboxPublicId: string; visitorToken?: string | undefined; name?: string | undefined; email?: string | undefined; locale?: string | undefined },
       origin: string | undefined,
     ) {
-      const inbox = await inboxes.getPublic(body.inboxId, origin);
+      const inbox = await inboxes.getPublic(body.inboxPublicId, origin);
       const claims = body.visitorToken ? tokens.verify(body.visitorToken) : undefined;
       let actor: VisitorActor | undefined;
       if (claims && claims.i === inbox.id && claims.w === inbox.workspaceId) {
