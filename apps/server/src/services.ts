@@ -19,7 +19,8 @@ import { createSearchService } from '@huiliu/core/search/search.service';
 import { createWidgetService } from '@huiliu/core/widget/widget.service';
 import { createAttachmentService } from '@huiliu/core/attachments/attachment.service';
 import { recordAudit } from '@huiliu/core/audit/audit.service';
-import { createSafeHttpClient } from '@huiliu/core/net/safe-http';
+import { createSafeHttpClient, type SafeRequestInit, type SafeResponse } from '@huiliu/core/net/safe-http';
+import { getWorkspace } from '@huiliu/core/workspaces/workspace.service';
 
 export interface ServiceDeps {
   db: Database;
@@ -73,6 +74,14 @@ export function createServices(deps: ServiceDeps) {
     attachments,
     vault,
     http,
+    /**
+     * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
+     * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).
+     */
+    async fetchForWorkspace(workspaceId: string, url: string, init: SafeRequestInit = {}): Promise<SafeResponse> {
+      const { settings } = await getWorkspace(db, workspaceId);
+      return http.request(url, { ...init, allowHosts: [...(init.allowHosts ?? []), ...settings.networkAllowlist] });
+    },
     audit: (actor: Actor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}) =>
       recordAudit(db, actor, action, target, details),
     /** Marks read and tells the other side (agents ↔ visitor) in real time. */

@@ -239,3 +239,23 @@ describe('conversations', () => {
     expect(nothing.body).toMatchObject({ messages: [] });
   });
 });
+
+describe('outbound HTTP for a workspace', () => {
+  it('refuses private addresses until the workspace admin allowlists the host', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('internal order API'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const me = (await t.api('GET', '/api/v1/auth/me', { token: admin })).body;
+      const url = `http://127.0.0.1:${port}/orders/1`;
+      await expect(t.node.services.fetchForWorkspace(me.workspace.id, url)).rejects.toMatchObject({ code: 'ssrf_blocked' });
+      await t.api('PATCH', '/api/v1/workspace', { token: admin, body: { settings: { networkAllowlist: ['127.0.0.1'] } } });
+      const r = await t.node.services.fetchForWorkspace(me.workspace.id, url);
+      expect(r.body.toString()).toBe('internal order API');
+    } finally {
+      await t.api('PATCH', '/api/v1/workspace', { token: admin, body: { settings: { networkAllowlist: [] } } });
+      server.close();
+    }
+  });
+});
