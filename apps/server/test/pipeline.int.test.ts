@@ -57,6 +57,18 @@ describe('message pipeline', () => {
     expect(seqs.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('rejects only the out-of-scope message of a concurrent batch', async () => {
+    const a = await newConversation();
+    const b = await newConversation();
+    const send = (actor: typeof a.actor, id: string, clientId: string) =>
+      t.node.services.messages.send(actor, id, { clientId, contentType: 'text', text: clientId, private: false, attachmentIds: [] });
+    const settled = await Promise.allSettled([send(a.actor, a.id, 'a1'), send(a.actor, b.id, 'sneaky'), send(a.actor, a.id, 'a2'), send(b.actor, b.id, 'b1')]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'not_found' });
+    const texts = await t.node.services.db.query<{ text: string }>(`SELECT text FROM messages WHERE conversation_id = $1 ORDER BY seq`, [b.id]);
+    expect(texts.map((r) => r.text)).toEqual(['b1']);
+  });
+
   it('refuses a conversation outside the caller scope with not_found', async () => {
     const a = await newConversation();
     const b = await newConversation();
