@@ -3,28 +3,36 @@ import type { MessageLogRow } from '../jobs/log-consumer.ts';
 
 /**
  * Reads the message log and records reporting facts (Chatwoot-style reporting events):
+ *  - `message_incoming` / `message_outgoing`: one per public message, for volume charts;
  *  - `first_response`: seconds from the conversation's start to the first public agent reply.
- *  - `message_incoming` / `message_outgoing`: one per message, for volume charts.
- * Runs in the cursor's transaction, so each fact is written exactly once.
+ * Runs in the cursor's transaction, so each fact is written exactly once; one statement per kind of fact
+ * per batch keeps it cheap on the embedded database.
  */
 export async function recordReportingFacts(tx: Sql, rows: MessageLogRow[]): Promise<void> {
-  for (const m of rows) {
-    if (m.direction === 'activity' || m.private) continue;
-    await tx.query(`INSERT INTO reporting_events (workspace_id, conversation_id, name, value, user_id, created_at) VALUES ($1, $2, $3, 1, $4, $5)`, [
-      m.workspaceId,
-      m.conversationId,
-      m.direction === 'incoming' ? 'message_incoming' : 'message_outgoing',
-      m.senderType === 'user' ? m.senderId : null,
-      m.createdAt,
-    ]);
-    if (m.direction === 'outgoing' && m.senderType === 'user') {
-      await tx.query(
-        `INSERT INTO reporting_events (workspace_id, conversation_id, name, value, user_id, created_at)
-         SELECT $1, c.id, 'first_response', EXTRACT(EPOCH FROM ($4::timestamptz - c.created_at)), $3, $4
-         FROM conversations c
-         WHERE c.id = $2 AND NOT EXISTS (SELECT 1 FROM reporting_events r WHERE r.conversation_id = $2 AND r.name = 'first_response')`,
-        [m.workspaceId, m.conversationId, m.senderId, m.createdAt],
-      );
-    }
-  }
+  const publicMessages = rows.filter((m) => m.direction !== 'activity' && !m.private);
+  if (publicMessages.length === 0) return;
+  const facts = publicMessages.map((m) => ({
+    workspace_id: m.workspaceId,
+    conversation_id: m.conversationId,
+    name: m.direction === 'incoming' ? 'message_incoming' : 'message_outgoing',
+    user_id: m.senderType === 'user' ? m.senderId : null,
+    created_at: m.createdAt,
+  }));
+  await tx.query(
+    `INSERT INTO reporting_events (workspace_id, conversation_id, name, value, user_id, created_at)
+     SELECT workspace_id, conversation_id, name, 1, user_id, created_at
+     FROM jsonb_to_recordset($1::jsonb) AS t(workspace_id uuid, conversation_id uuid, name text, user_id uuid, created_at timestamptz)`,
+    [JSON.stringify(facts)],
+  );
+  const replies = facts.filter((f, i) => f.name === 'message_outgoing' && publicMessages[i]!.senderType === 'user');
+  if (replies.length === 0) return;
+  await tx.query(
+    `INSERT INTO reporting_events (workspace_id, conversation_id, name, value, user_id, created_at)
+     SELECT DISTINCT ON (t.conversation_id) t.workspace_id, c.id, 'first_response', EXTRACT(EPOCH FROM (t.created_at - c.created_at)), t.user_id, t.created_at
+     FROM jsonb_to_recordset($1::jsonb) AS t(workspace_id uuid, conversation_id uuid, user_id uuid, created_at timestamptz)
+     JOIN conversations c ON c.id = t.conversation_id
+     WHERE NOT EXISTS (SELECT 1 FROM reporting_events r WHERE r.conversation_id = t.conversation_id AND r.name = 'first_response')
+     ORDER BY t.conversation_id, t.created_at`,
+    [JSON.stringify(replies)],
+  );
 }
