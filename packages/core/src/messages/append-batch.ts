@@ -33,9 +33,22 @@ export interface BatchRow {
   search_doc: string;
 }
 
-export async function appendBatchRows(tx: Sql, rows: BatchRow[]): Promise<Map<number, Row>> {
-  const out = await tx.query(`SELECT * FROM huiliu_append_batch($1::jsonb)`, [JSON.stringify(rows)]);
-  return new Map(
-    out.map((r) => [Number(r.idx), { ...(r.message as Row), duplicate: r.duplicate, reopened: r.reopened, conversation: r.conversation }]),
-  );
+export interface BatchOutcome {
+  /** Inserted messages by their id (chosen by the caller). */
+  inserted: Map<string, Row>;
+  /** Already stored messages (a retry), by input idx: the stored message row. */
+  existing: Map<number, { message: Row; conversation: Row }>;
+  /** Conversations updated by the batch, by id (with `reopened` and `base_seq`). */
+  conversations: Map<string, Row>;
+}
+
+export async function appendBatchRows(tx: Sql, rows: BatchRow[]): Promise<BatchOutcome> {
+  const out = await tx.query<{ kind: string; idx: number | null; payload: Row }>(`SELECT * FROM huiliu_append_batch($1::jsonb)`, [JSON.stringify(rows)]);
+  const outcome: BatchOutcome = { inserted: new Map(), existing: new Map(), conversations: new Map() };
+  for (const r of out) {
+    if (r.kind === 'inserted') outcome.inserted.set(r.payload.id as string, r.payload);
+    else if (r.kind === 'conversation') outcome.conversations.set(r.payload.id as string, r.payload);
+    else outcome.existing.set(Number(r.idx), r.payload as unknown as { message: Row; conversation: Row });
+  }
+  return outcome;
 }

@@ -228,32 +228,71 @@ export function createMessagePipeline(deps: {
    * not_found error of a message whose conversation is outside its caller's scope.
    */
   async function appendManyInTx(tx: Sql, inputs: AppendInput[]): Promise<(AppendResult | AppError)[]> {
-    const rows: BatchRow[] = inputs.map((input, idx) => ({
-      idx,
-      id: randomUUID(),
-      workspace_id: input.workspaceId,
-      conversation_id: input.conversationId,
-      client_id: input.clientId ?? null,
-      external_id: input.externalId ?? null,
-      ...(input.scope.contactId ? { scope_contact: input.scope.contactId } : {}),
-      ...(input.scope.inboxIds ? { scope_inboxes: input.scope.inboxIds } : {}),
-      direction: input.direction,
-      private: input.private,
-      sender_type: input.senderType,
-      sender_id: input.senderId,
-      identity_id: input.identityId ?? null,
-      content_type: input.contentType,
-      text: input.text,
-      content: contentOf(input),
-      delivery_status: input.deliveryStatus ?? 'sent',
-      search_doc: textIndex.document(input.text, input.card?.title, input.card?.description),
-    }));
-    const byIdx = await appendBatchRows(tx, rows);
+    // Duplicates inside the batch (a client retrying while its first try is still queued) are resolved
+    // here: they get the first occurrence's result. The database resolves duplicates already stored.
+    const firstOf = new Map<string, number>();
+    const sameAs: (number | undefined)[] = inputs.map((input, idx) => {
+      const keys = [input.clientId && `c:${input.conversationId}:${input.clientId}`, input.externalId && `e:${input.conversationId}:${input.externalId}`].filter(Boolean) as string[];
+      for (const key of keys) {
+        const first = firstOf.get(key);
+        if (first !== undefined) return first;
+      }
+      keys.forEach((key) => firstOf.set(key, idx));
+      return undefined;
+    });
+    const rows: BatchRow[] = [];
+    inputs.forEach((input, idx) => {
+      if (sameAs[idx] !== undefined) return;
+      rows.push({
+        idx,
+        id: randomUUID(),
+        workspace_id: input.workspaceId,
+        conversation_id: input.conversationId,
+        client_id: input.clientId ?? null,
+        external_id: input.externalId ?? null,
+        ...(input.scope.contactId ? { scope_contact: input.scope.contactId } : {}),
+        ...(input.scope.inboxIds ? { scope_inboxes: input.scope.inboxIds } : {}),
+        direction: input.direction,
+        private: input.private,
+        sender_type: input.senderType,
+        sender_id: input.senderId,
+        identity_id: input.identityId ?? null,
+        content_type: input.contentType,
+        text: input.text,
+        content: contentOf(input),
+        delivery_status: input.deliveryStatus ?? 'sent',
+        search_doc: textIndex.document(input.text, input.card?.title, input.card?.description),
+      });
+    });
+    const outcome = await appendBatchRows(tx, rows);
+    const reopenAnnounced = new Set<string>();
+    const results = new Map<number, AppResultOrError>();
+    for (const row of rows) {
+      const inserted = outcome.inserted.get(row.id);
+      if (inserted) {
+        const conversation = outcome.conversations.get(row.conversation_id)!;
+        const reopened = conversation.reopened === true && !reopenAnnounced.has(row.conversation_id);
+        if (reopened) reopenAnnounced.add(row.conversation_id);
+        results.set(row.idx, { message: presentMessage(inserted, files), conversation: presentConversation(conversation), duplicate: false, reopened });
+        continue;
+      }
+      const existing = outcome.existing.get(row.idx);
+      results.set(
+        row.idx,
+        existing
+          ? { message: presentMessage(existing.message, files), conversation: presentConversation(existing.conversation), duplicate: true, reopened: false }
+          : notFound('conversation'),
+      );
+    }
     return inputs.map((_, idx) => {
-      const row = byIdx.get(idx);
-      return row ? toResult(row) : notFound('conversation');
+      const first = sameAs[idx];
+      if (first === undefined) return results.get(idx)!;
+      const r = results.get(first)!;
+      return r instanceof AppError ? r : { ...r, duplicate: true, reopened: false };
     });
   }
+
+  type AppResultOrError = AppendResult | AppError;
 
   /** One transaction for the batch: runs of plain messages as one statement, attachments one by one, in order. */
   async function appendBatchInTx(tx: Sql, batch: Pending[]): Promise<(AppendResult | AppError)[]> {
