@@ -10,36 +10,12 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace } from '@huiliu/core/workspaces/workspace.service';
 import { hashToken } from '@huiliu/core/auth/tokens';
-import { startTestServer, type TestServer } from './helpers/test-server.ts';
+import { httpRequest, startTestServer, type RawResponse, type RequestOptions, type TestServer } from './helpers/test-server.ts';
 
-interface Raw {
-  status: number;
-  text: string;
-  json: any;
-  headers: Headers;
-}
+type Raw = RawResponse;
 
-async function call(srv: TestServer, method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string>; form?: FormData; rawBody?: string } = {}): Promise<Raw> {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  let body: string | FormData | undefined;
-  if (o.form) body = o.form;
-  else if (o.rawBody !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = o.rawBody;
-  } else if (o.body !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = JSON.stringify(o.body);
-  }
-  const res = await fetch(srv.url + path, { method, headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json, headers: res.headers };
+async function call(srv: TestServer, method: string, path: string, o: RequestOptions = {}): Promise<Raw> {
+  return httpRequest(srv.url, method, path, o);
 }
 
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
@@ -226,11 +202,11 @@ describe('visitor tokens', () => {
     const v = await visitorSession();
     const conv = await visitorConversation(v.token, 'resume me');
     const [, body, mac] = v.token.split('.') as [string, string, string];
-    const r = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxId: server.demo.widgetInboxPublicId, visitorToken: `v1.${body}.${flipAt(mac, 2)}` } });
+    const r = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxPublicId: server.demo.widgetInboxPublicId, visitorToken: `v1.${body}.${flipAt(mac, 2)}` } });
     expect(r.status).toBe(200);
     expect(r.json.contactId).not.toBe(v.contactId);
     expect(r.json.conversations.map((c: any) => c.id)).not.toContain(conv);
-    const resumed = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxId: server.demo.widgetInboxPublicId, visitorToken: v.token } });
+    const resumed = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxPublicId: server.demo.widgetInboxPublicId, visitorToken: v.token } });
     expect(resumed.json.contactId).toBe(v.contactId);
     expect(resumed.json.conversations.map((c: any) => c.id)).toContain(conv);
   });
@@ -358,7 +334,7 @@ describe('widget Origin allowlist', () => {
     expect(allowed.connected).toBe(true);
     allowed.close();
 
-    const evilSession = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxId: server.demo.widgetInboxPublicId }, headers: { origin: 'https://evil.example' } });
+    const evilSession = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxPublicId: server.demo.widgetInboxPublicId }, headers: { origin: 'https://evil.example' } });
     expect(evilSession.status).toBe(403);
     expect(evilSession.json.error.code).toBe('origin_not_allowed');
     const evilConfig = await call(server, 'GET', `/api/widget/v1/inboxes/${server.demo.widgetInboxPublicId}/config`, { headers: { origin: 'https://evil.example' } });
@@ -367,7 +343,7 @@ describe('widget Origin allowlist', () => {
     expect(evilList.status).toBe(403);
     expect(evilList.json.error.code).toBe('origin_not_allowed');
 
-    const shopSession = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxId: server.demo.widgetInboxPublicId }, headers: { origin: 'https://shop.example.com' } });
+    const shopSession = await call(server, 'POST', '/api/widget/v1/sessions', { body: { inboxPublicId: server.demo.widgetInboxPublicId }, headers: { origin: 'https://shop.example.com' } });
     expect(shopSession.status).toBe(200);
   });
 });

@@ -14,38 +14,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkspace } from '@huiliu/core/workspaces/workspace.service';
-import { startTestServer, type TestServer } from './helpers/test-server.ts';
+import { httpRequest, startTestServer, type RawResponse, type RequestOptions, type TestServer } from './helpers/test-server.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP helper that keeps the raw response text (the leak check reads the bytes, not a parsed subset)
 
-interface Raw {
-  status: number;
-  text: string;
-  json: any;
-  headers: Headers;
-}
+type Raw = RawResponse;
 
 let server: TestServer;
 
-async function call(method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string>; form?: FormData } = {}): Promise<Raw> {
-  const headers: Record<string, string> = { ...(o.headers ?? {}) };
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  let body: string | FormData | undefined;
-  if (o.form) body = o.form;
-  else if (o.body !== undefined) {
-    headers['content-type'] ??= 'application/json';
-    body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-  }
-  const res = await fetch(server.url + path, { method, headers, body });
-  const text = await res.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json, headers: res.headers };
+async function call(method: string, path: string, o: RequestOptions = {}): Promise<Raw> {
+  return httpRequest(server.url, method, path, o);
 }
 
 async function ok(method: string, path: string, o: Parameters<typeof call>[2] = {}): Promise<any> {
@@ -430,7 +409,7 @@ beforeAll(async () => {
   expect(bSecrets.every((x) => typeof x === 'string' && x.length > 0)).toBe(true);
 
   // A visitor of A's inbox, with a conversation of their own
-  const sessionA = await ok('POST', '/api/widget/v1/sessions', { body: { inboxId: server.demo.widgetInboxPublicId, name: 'Isolation Visitor' } });
+  const sessionA = await ok('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: server.demo.widgetInboxPublicId, name: 'Isolation Visitor' } });
   visitorA = sessionA.visitorToken;
 
   // The API description: every user and visitor operation

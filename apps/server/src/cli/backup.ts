@@ -11,6 +11,7 @@ import { lockDataDir } from '@huiliu/core/db/data-dir-lock';
 import type { Sql } from '@huiliu/core/db/database';
 import type { Config } from '../config.ts';
 import { VERSION } from '../app.ts';
+import { syncDir } from '@huiliu/core/shared/durable-fs';
 
 /**
  * `huiliu backup` / `huiliu restore` for the embedded installation (format: docs/operations.md).
@@ -115,7 +116,7 @@ export async function backup(config: Config, outFile: string): Promise<string> {
     await pipeline(archive(), createGzip({ level: 6 }), createWriteStream(temp, { flags: 'wx', mode: 0o600 }));
     await fsyncFile(temp);
     await rename(temp, out);
-    await fsyncDir(dirname(out));
+    await syncDir(dirname(out));
 
     const rows = Object.values(facts.tables).reduce((a, b) => a + b, 0);
     const attachmentBytes = files.reduce((a, f) => a + f.size, 0);
@@ -198,7 +199,7 @@ export async function restore(config: Config, fromFile: string, opts: { force: b
     const problems = compareFacts(manifest.database, facts);
     if (problems.length) throw new Error(`--from: the restored database does not match the backup manifest: ${problems.join('; ')}`);
 
-    await fsyncDir(dataDir);
+    await syncDir(dataDir);
     await rm(aside, { recursive: true, force: true });
     movedAside = [];
     placed = [];
@@ -391,18 +392,6 @@ async function fsyncFile(path: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
-  }
-}
-async function fsyncDir(dir: string): Promise<void> {
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // best effort (not possible on Windows)
   }
 }
 function mb(bytes: number): string {

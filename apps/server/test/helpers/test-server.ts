@@ -8,6 +8,46 @@ import { loadConfig } from '../../src/config.ts';
 import { startHuiliu, type Huiliu } from '../../src/app.ts';
 import { seedDemo, type DemoCredentials } from '../../src/setup/seed.ts';
 
+export interface RawResponse {
+  status: number;
+  text: string;
+  json: any;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  token?: string | undefined;
+  body?: unknown;
+  /** Sent as is (e.g. malformed JSON), with content-type application/json unless given. */
+  rawBody?: string;
+  form?: FormData;
+  headers?: Record<string, string>;
+}
+
+/** One HTTP call against a test server: JSON (or raw / multipart) in, status + text + parsed JSON out. */
+export async function httpRequest(baseUrl: string, method: string, path: string, o: RequestOptions = {}): Promise<RawResponse> {
+  const headers: Record<string, string> = { ...(o.headers ?? {}) };
+  if (o.token) headers.authorization = `Bearer ${o.token}`;
+  let body: string | FormData | undefined;
+  if (o.form) body = o.form;
+  else if (o.rawBody !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = o.rawBody;
+  } else if (o.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+  }
+  const res = await fetch(baseUrl + path, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json, headers: res.headers };
+}
+
 export interface TestServer {
   node: Huiliu;
   url: string;
@@ -15,7 +55,7 @@ export interface TestServer {
   dataDir: string;
   demo: DemoCredentials;
   /** fetch against the server, JSON in and out. */
-  api(method: string, path: string, opts?: { token?: string | undefined; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any }>;
+  api(method: string, path: string, opts?: RequestOptions): Promise<{ status: number; body: any }>;
   login(email: string, password?: string): Promise<string>;
   socket(auth: Record<string, string>, headers?: Record<string, string>): Promise<Socket>;
   close(): Promise<void>;
@@ -40,22 +80,8 @@ export async function startTestServer(opts: { seed?: boolean } = {}): Promise<Te
     dataDir,
     demo,
     async api(method, path, o = {}) {
-      const headers: Record<string, string> = { ...(o.headers ?? {}) };
-      if (o.token) headers.authorization = `Bearer ${o.token}`;
-      let body: string | undefined;
-      if (o.body !== undefined) {
-        headers['content-type'] ??= 'application/json';
-        body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-      }
-      const res = await fetch(url + path, { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON */
-      }
-      return { status: res.status, body: parsed };
+      const r = await httpRequest(url, method, path, o);
+      return { status: r.status, body: r.json ?? (r.text || undefined) };
     },
     async login(email, password = demo.password) {
       const r = await server.api('POST', '/api/v1/auth/login', { body: { email, password } });

@@ -4,6 +4,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalid, notFound } from '../shared/errors.ts';
 import { validateBlobKey, type BlobStorage } from './blob-storage.ts';
+import { syncDir } from '../shared/durable-fs.ts';
 
 /** The attachments folder inside the server's data directory. */
 export function attachmentsDir(dataDir: string): string {
@@ -92,25 +93,6 @@ export function createDiskStorage(rootDir: string): BlobStorage {
       }
     },
   };
-}
-
-/**
- * Makes the rename durable: the database row pointing at the key is written after put() returns, so
- * the directory entry must survive a power cut too. Best effort — some platforms (Windows) cannot open
- * a directory, and there the rename is as durable as the OS makes it.
- */
-async function syncDir(dir: string): Promise<void> {
-  if (sep === '\\') return;
-  try {
-    const fh = await open(dir, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    // ignored: see above
-  }
 }
 
 function isMissing(err: unknown): boolean {
