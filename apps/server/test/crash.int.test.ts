@@ -21,6 +21,12 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
+/** Resolves when the process has ended (a signal-killed process has exitCode null but signalCode set). */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer().listen(0, '127.0.0.1', () => {
@@ -38,9 +44,9 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
   child.stderr!.on('data', (d) => (out += d));
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited: ${out}`);
     try {
-      const r = await fetch(`http://127.0.0.1:${env.PORT}/healthz`);
+      const r = await fetch(`http://127.0.0.1:${env.PORT}/healthz`, { signal: AbortSignal.timeout(2_000) });
       if (r.status === 200) break;
     } catch {
       /* not up yet */
@@ -50,6 +56,10 @@ async function startChild(env: Record<string, string>): Promise<{ child: ChildPr
   }
   return { child, stdout: () => out };
 }
+
+const stage = (name: string) => {
+  if (process.env.CRASH_TEST_DEBUG) console.error(`[crash test] ${new Date().toISOString()} ${name}`);
+};
 
 describe('crash safety', () => {
   it('keeps every acknowledged message through kill -9 and restart', async () => {
@@ -63,6 +73,7 @@ describe('crash safety', () => {
     }
     const base = `http://127.0.0.1:${port}`;
     let first = await startChild(env);
+    stage('first server up');
     let password = /^\s+password\s+(\S+)/m.exec(first.stdout())?.[1];
     if (env.DATABASE_URL) {
       // Nothing is seeded on PostgreSQL: make an admin and an inbox through the CLI and API.
@@ -99,15 +110,18 @@ describe('crash safety', () => {
       }
     };
     const senders = Array.from({ length: 8 }, sender);
+    stage('senders started');
     await new Promise((r) => setTimeout(r, 1500));
     first.child.kill('SIGKILL');
     stop = true;
     await Promise.all(senders);
-    await new Promise((r) => first.child.exitCode !== null ? r(null) : first.child.on('exit', r));
+    stage('senders stopped');
+    await exited(first.child);
     expect(acked.size).toBeGreaterThan(20);
 
     // Restart on the same data (a stale lock from the killed process is taken over).
     const second = await startChild(env);
+    stage('second server up');
     const relogin = await (await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })).json();
     const stored: string[] = [];
     let after = 0;
@@ -121,7 +135,7 @@ describe('crash safety', () => {
     expect(lost).toEqual([]);
     expect(new Set(stored).size).toBe(stored.length);
     second.child.kill('SIGTERM');
-    await new Promise((r) => second.child.on('exit', r));
+    await exited(second.child);
     first = second;
   }, 240_000);
 });
