@@ -259,3 +259,17 @@ describe('outbound HTTP for a workspace', () => {
     }
   });
 });
+
+describe('widget conversation creation', () => {
+  it('returns the same conversation when a create is retried with the same clientId', async () => {
+    const s = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: t.demo.widgetInboxPublicId } });
+    const body = { clientId: 'first-hello', text: 'Hello, anyone there?' };
+    const a = await t.api('POST', '/api/widget/v1/conversations', { token: s.body.visitorToken, body });
+    const b = await t.api('POST', '/api/widget/v1/conversations', { token: s.body.visitorToken, body });
+    expect(a.status).toBe(201);
+    expect(b.body.conversation.id).toBe(a.body.conversation.id);
+    expect(b.body.message.id).toBe(a.body.message.id);
+    const list = await t.api('GET', '/api/widget/v1/conversations', { token: s.body.visitorToken });
+    expect(list.body).toHaveLength(1);
+  });
+});

@@ -181,7 +181,7 @@ export const WidgetSessionResponse = z.object({
   conversations: z.array(VisitorConversation),
 });
 export const WidgetCreateConversationBody = z.strictObject({
-  clientId: ClientMessageId.optional(),
+  clientId: ClientMessageId.optional().describe('Client id of the first message; a retry with the same id returns the same conversation'),
   text: MessageText.optional().describe('First message, optional'),
 });
 export const WidgetSendMessageBody = SendMessageBody.omit({ private: true });

@@ -94,6 +94,20 @@ export function createWidgetService(deps: {
     listConversations: listFor,
 
     async createConversation(actor: VisitorActor, body: { clientId?: string | undefined; text?: string | undefined }) {
+      // A retried create (same clientId for the first message) returns the conversation made the first time.
+      if (body.clientId) {
+        const earlier = await one(
+          db,
+          `SELECT m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+           WHERE c.workspace_id = $1 AND c.contact_id = $2 AND c.inbox_id = $3 AND m.client_id = $4 AND m.seq = 1`,
+          [actor.workspaceId, actor.contactId, actor.inboxId, body.clientId],
+        );
+        if (earlier) {
+          const id = earlier.conversation_id as string;
+          const first = await conversations.messages(actor, id, { afterSeq: 0, limit: 1 });
+          return { conversation: presentVisitorConversation(await conversations.get(actor, id)), message: first.items[0] ?? null };
+        }
+      }
       const conversation = await db.transaction((tx) =>
         conversations.create(tx, { workspaceId: actor.workspaceId, inboxId: actor.inboxId, contactId: actor.contactId, identityId: actor.identityId }),
       );
