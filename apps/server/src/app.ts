@@ -76,6 +76,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         services.events.emit('conversation.updated', { conversation: r.conversation, previousAssigneeId: r.conversation.assigneeId });
       }
     });
+    // Routing: job handlers, its message-log consumer and event subscriptions (routing.service.ts).
+    services.routing.start({ jobs });
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
     const offMessage = services.events.on('message.created', () => reporting.wake());
     const database = db;
@@ -114,6 +116,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         await gateway.close();
         await app.close();
         await services.pipeline.drain();
+        await services.routing.stop();
         await jobs.stop({ drainMs: 5_000 });
         await reporting.stop();
         await listener?.close();

@@ -21,6 +21,7 @@ import { createAttachmentService } from '@huiliu/core/attachments/attachment.ser
 import { recordAudit } from '@huiliu/core/audit/audit.service';
 import { createSafeHttpClient, type SafeRequestInit, type SafeResponse } from '@huiliu/core/net/safe-http';
 import { getWorkspace } from '@huiliu/core/workspaces/workspace.service';
+import { createRoutingService } from '@huiliu/core/routing/routing.service';
 
 export interface ServiceDeps {
   db: Database;
@@ -53,6 +54,8 @@ export function createServices(deps: ServiceDeps) {
   const attachments = createAttachmentService({ db, storage, files, maxUploadBytes: deps.maxUploadBytes });
   const vault = createVault({ db, masterKey });
   const http = createSafeHttpClient();
+  // Started by app.ts with the job queue (its work runs as durable jobs).
+  const routing = createRoutingService({ db, events, conversations, inboxes, logger });
 
   return {
     db,
@@ -74,6 +77,7 @@ export function createServices(deps: ServiceDeps) {
     attachments,
     vault,
     http,
+    routing,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).

@@ -22,6 +22,7 @@ export const PERMISSIONS = [
   'audit.read',
   'secret.manage',
   'workspace.manage',
+  'routing.manage', // agents' capacity and skills, team strategies, the live queue and presence
 ] as const;
 export const Permission = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof Permission>;
@@ -41,6 +42,7 @@ export const PRESET_ROLES: Record<'admin' | 'supervisor' | 'agent', readonly Per
     'canned.manage',
     'team.manage',
     'audit.read',
+    'routing.manage',
   ],
   agent: [
     'conversation.read',

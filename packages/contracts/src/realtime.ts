@@ -29,6 +29,11 @@ export const SyncPayload = z.strictObject({
 export const TypingPayload = z.strictObject({ conversationId: Id, typing: z.boolean() });
 export const ReadPayload = z.strictObject({ conversationId: Id, seq: z.number().int().min(0) });
 
+/** An agent's availability for routing (issue 4). Only `online` agents receive conversations automatically. */
+export const PresenceStatus = z.enum(['online', 'busy', 'away', 'offline']);
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+export const PresenceSetPayload = z.strictObject({ status: PresenceStatus });
+
 export const Replay = z.object({
   conversationId: Id,
   messages: z.array(Message),
@@ -58,6 +63,13 @@ export const TypingEvent = z.object({
 });
 export const ReadEvent = z.object({ conversationId: Id, readerType: z.enum(['contact', 'user']), readerId: Id, seq: z.number().int() });
 export const SessionRevokedEvent = z.object({ reason: z.enum(['logout', 'password_changed', 'deactivated', 'expired']) });
+/** The visitor's place in the routing queue; `position` null = no longer waiting (an agent took it). */
+export const QueueUpdatedEvent = z.object({
+  conversationId: Id,
+  position: z.number().int().min(1).nullable(),
+  estimatedWaitSeconds: z.number().int().min(0).nullable(),
+});
+export type QueueUpdatedEvent = z.infer<typeof QueueUpdatedEvent>;
 
 /** Client → server events, with their payload and ack schemas. */
 export const ClientEvents = {
@@ -67,6 +79,7 @@ export const ClientEvents = {
   sync: { payload: SyncPayload, ack: SyncAck },
   typing: { payload: TypingPayload, ack: SimpleAck },
   read: { payload: ReadPayload, ack: SimpleAck },
+  'presence.set': { payload: PresenceSetPayload, ack: z.union([z.object({ ok: z.literal(true), status: PresenceStatus }), Fail]) },
 } as const;
 export type ClientEventName = keyof typeof ClientEvents;
 
@@ -77,5 +90,6 @@ export const ServerEvents = {
   typing: TypingEvent,
   read: ReadEvent,
   'session.revoked': SessionRevokedEvent,
+  'queue.updated': QueueUpdatedEvent,
 } as const;
 export type ServerEventName = keyof typeof ServerEvents;

@@ -17,6 +17,7 @@ import { cannedRoutes } from './routes/canned.routes.ts';
 import { searchRoutes } from './routes/search.routes.ts';
 import { widgetRoutes } from './routes/widget.routes.ts';
 import { attachmentRoutes } from './routes/attachment.routes.ts';
+import { routingRoutes } from './routes/routing.routes.ts';
 
 export interface HttpOptions {
   version: string;
@@ -100,6 +101,7 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     ...searchRoutes(s),
     ...widgetRoutes(s),
     ...attachmentRoutes(s),
+    ...routingRoutes(s),
   ] as AnyRoute[];
   const system: AnyRoute[] = [
     defineRoute({

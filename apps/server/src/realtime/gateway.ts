@@ -101,6 +101,13 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       // Session and user rooms synchronously, so a revocation right after connect reaches this socket.
       void socket.join([rooms.user(actor.userId), rooms.session(actor.sessionId)]);
       void joinAgentRooms(socket, actor);
+      s.routing.agentConnected(actor).catch((err: unknown) => log.warn({ err }, 'presence: connect not recorded'));
+      // The agent's last socket gone (on any node): offline and re-queue after the grace period.
+      socket.on('disconnect', () => {
+        io.in(rooms.user(actor.userId)).fetchSockets()
+          .then((left) => (left.length === 0 ? s.routing.agentDisconnected(actor) : undefined))
+          .catch((err: unknown) => log.warn({ err }, 'presence: disconnect not recorded'));
+      });
     }
     else if (actor.kind === 'visitor') void socket.join(rooms.contact(actor.contactId));
 
@@ -168,6 +175,11 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       await s.realtimeRead(actor, conversationId, seq);
       return {};
     });
+
+    handle('presence.set', async ({ status }) => {
+      const p = await s.routing.setPresence(actor, status);
+      return { status: p.status };
+    });
   });
 
   /** Agents who should see live traffic of a conversation. */
@@ -194,6 +206,9 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       const event = { conversationId: e.conversationId, readerType: e.readerType, readerId: e.readerId, seq: e.seq };
       if (e.readerType === 'user') io.to(rooms.contact(e.contactId)).emit('read', event);
       else io.to(agentRooms(e.workspaceId, e.inboxId, e.assigneeId, e.conversationId)).emit('read', event);
+    }),
+    s.events.on('queue.updated', (e) => {
+      io.to(rooms.contact(e.contactId)).emit('queue.updated', { conversationId: e.conversationId, position: e.position, estimatedWaitSeconds: e.estimatedWaitSeconds });
     }),
     s.events.on('sessions.revoked', ({ sessionIds, reason }) => {
       for (const id of sessionIds) {

@@ -177,8 +177,72 @@ export function createConversationService(deps: { db: Database; events: DomainEv
           }
           activity = actor.kind === 'user' && actor.userId === assigneeId ? `${actor.name} self-assigned the conversation` : `${actorName(actor)} assigned the conversation to ${u.name as string}`;
         }
-        return { set: { assignee_id: assigneeId }, activity };
+        // A manual assignment takes the conversation out of the routing queue.
+        return { set: assigneeId ? { assignee_id: assigneeId, queued_at: null, assigned_at: new Date().toISOString() } : { assignee_id: null }, activity };
       });
+    },
+
+    /**
+     * Routing's atomic claim (the routing engine, or an agent picking a conversation from the queue):
+     * in ONE transaction, `guard` runs first (routing locks the agent's presence row there and re-checks
+     * the load against capacity; lock order is always presence → conversation), then the conversation is
+     * assigned only if it is still unassigned and open — 0 rows means someone else won. The activity line
+     * and `record` (the routing decision) commit with it; events are published after COMMIT.
+     */
+    async claimUnassigned(input: {
+      actor: Actor;
+      conversationId: string;
+      assigneeId: string;
+      activity: string;
+      guard?: (tx: Sql) => Promise<string | null>;
+      record?: (tx: Sql, conversation: Conversation) => Promise<void>;
+    }): Promise<{ ok: true; conversation: Conversation } | { ok: false; reason: string }> {
+      const { actor } = input;
+      const r = await db.transaction(async (tx) => {
+        const refusal = input.guard ? await input.guard(tx) : null;
+        if (refusal) return { ok: false as const, reason: refusal };
+        const claimed = await tx.query(
+          `UPDATE conversations SET assignee_id = $3, queued_at = NULL, assigned_at = now(), updated_at = now()
+           WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending') RETURNING id`,
+          [input.conversationId, actor.workspaceId, input.assigneeId],
+        );
+        if (claimed.length === 0) return { ok: false as const, reason: 'taken' };
+        const appended = await pipeline.appendInTx(tx, {
+          workspaceId: actor.workspaceId,
+          conversationId: input.conversationId,
+          scope: {},
+          direction: 'activity',
+          private: false,
+          senderType: actor.kind === 'user' ? 'user' : 'system',
+          senderId: actor.kind === 'user' ? actor.userId : null,
+          contentType: 'text',
+          text: input.activity,
+        });
+        const conversation = presentConversation((await one(tx, `SELECT * FROM conversations WHERE id = $1`, [input.conversationId]))!);
+        await input.record?.(tx, conversation);
+        return { ok: true as const, conversation, appended };
+      });
+      if (!r.ok) return r;
+      events.emit('conversation.updated', { conversation: r.conversation, previousAssigneeId: null });
+      pipeline.publish({ ...r.appended, conversation: r.conversation, reopened: false });
+      return { ok: true, conversation: r.conversation };
+    },
+
+    /**
+     * Returns a conversation of an agent who went offline to the routing queue (system actor), if it is
+     * still theirs and open; null when it is not (reassigned or resolved meanwhile).
+     */
+    async requeueFromAgent(workspaceId: string, id: string, agentId: string, activity: string, record?: (tx: Sql) => Promise<void>): Promise<Conversation | null> {
+      let changed = false;
+      const conversation = await change({ kind: 'system', workspaceId, via: 'system' }, id, async (tx) => {
+        // Re-read under the row lock: `before` was read before the lock was taken.
+        const now = await one(tx, `SELECT assignee_id, status FROM conversations WHERE id = $1`, [id]);
+        if (!now || now.assignee_id !== agentId || !['open', 'pending'].includes(now.status as string)) return null;
+        await record?.(tx);
+        changed = true;
+        return { set: { assignee_id: null, queued_at: new Date().toISOString(), assigned_at: null }, activity };
+      });
+      return changed ? conversation : null;
     },
 
     /** A visitor opening a new conversation from the widget (or a channel's first message). */

@@ -20,7 +20,24 @@ export interface DomainEventMap {
     readerId: string;
     seq: number;
   };
+  /**
+   * The bot (or a flow) hands the conversation to a human. The routing engine consumes it like a new
+   * customer message: it enqueues a durable routing job (see routing/handoff.ts; prefer
+   * `enqueueHandoff(tx, …)` inside the bot's own transaction, which makes the handoff itself durable).
+   */
+  'conversation.handoff_requested': {
+    workspaceId: string;
+    conversationId: string;
+    reason: HandoffReason;
+    /** Minimum skill levels the human needs, e.g. { refund: 3 }. */
+    requiredSkills?: Record<string, number> | undefined;
+    teamId?: string | null | undefined;
+  };
+  /** A visitor's position in the routing queue changed (null: they left the queue). */
+  'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }
+
+export type HandoffReason = 'customer_request' | 'negative_sentiment' | 'low_confidence' | 'bot_failure' | 'flow_action';
 export type DomainEventName = keyof DomainEventMap;
 
 export interface DomainEvents {

@@ -1,0 +1,732 @@
+/**
+ * The routing engine (issue 4): presence, the queue, and atomic assignment.
+ *
+ * A decision has two halves, kept apart on purpose (Rocket.Chat's `getNextAgent` + locked claim):
+ *  1. decide in memory: load a snapshot of the eligible agents (online, member of the conversation's
+ *     inbox and of its team, skills, load < capacity) and let the team's strategy pick one;
+ *  2. claim in PostgreSQL, the source of truth: one transaction locks the agent's presence row
+ *     (serializing capacity across workers and nodes), re-counts the load, and assigns only
+ *     `WHERE assignee_id IS NULL` — 0 rows means another worker won, and the next candidate is tried.
+ * Whoever finds nobody leaves the conversation in the queue (queued_at); an agent coming online or
+ * freeing capacity drains the queue by priority, then longest waiting.
+ *
+ * Work runs as durable jobs (jobs/job-queue.ts), so it survives restarts and spreads over nodes:
+ *  - `routing.route`  one conversation (new customer message, bot handoff, unassigned by a person);
+ *  - `routing.drain`  the workspace's queue, when capacity appears (agent online, a conversation closed);
+ *  - `routing.presence_timeout`  an agent's grace period after going offline / losing their last socket.
+ *
+ * Trigger: new customer messages are read from the message log by a log consumer, not from the
+ * in-process `message.created` event. The event is lost if the process dies between the message's
+ * COMMIT and the routing job, and it only fires on the node that stored the message; the log consumer
+ * resumes from its stored cursor after a restart, runs once per message across all nodes, and enqueues
+ * the routing job in the same transaction that advances its cursor (exactly once). The event is only
+ * used to wake the consumer early.
+ */
+import type { PresenceStatus, Priority } from '@huiliu/contracts';
+import type { Database, Row, Sql } from '../db/database.ts';
+import { one } from '../db/database.ts';
+import type { Actor, UserActor } from '../auth/actor.ts';
+import { requirePermission } from '../auth/actor.ts';
+import { conflict, forbidden, notFound } from '../shared/errors.ts';
+import type { DomainEvents, HandoffReason } from '../shared/events.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ConversationService } from '../conversations/conversation.service.ts';
+import type { InboxService } from '../inboxes/inbox.service.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
+import { createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import {
+  QUEUE_ORDER_SQL, STRATEGIES, eligibleCandidates,
+  type RoutingCandidate, type RoutingContext, type RoutingConversation, type StrategyName,
+} from './strategies.ts';
+import type { AgentPresence, QueueItem, QueueStatus, RoutingDecision, TeamRouting } from './routing.schemas.ts';
+
+export const ROUTE_QUEUE = 'routing.route';
+export const DRAIN_QUEUE = 'routing.drain';
+export const PRESENCE_TIMEOUT_QUEUE = 'routing.presence_timeout';
+const CONSUMER_NAME = 'routing';
+
+export interface RoutingOptions {
+  /** How long an agent may be offline / without a socket before their conversations are re-queued. */
+  offlineGraceMs: number;
+  /** Wait estimate per conversation when there is no handling history yet. */
+  fallbackHandlingSeconds: number;
+  /** Handling times averaged for the wait estimate: the last N resolved conversations. */
+  handlingSample: number;
+  /** Candidates tried per routing attempt before the conversation stays queued. */
+  maxClaimAttempts: number;
+}
+
+export const DEFAULT_ROUTING_OPTIONS: RoutingOptions = {
+  offlineGraceMs: 120_000,
+  fallbackHandlingSeconds: 300,
+  handlingSample: 50,
+  maxClaimAttempts: 5,
+};
+
+export interface RouteJob {
+  workspaceId: string;
+  conversationId: string;
+  trigger: 'message' | 'handoff' | 'unassigned' | 'manual';
+  reason?: HandoffReason | undefined;
+}
+
+export type RouteOutcome =
+  | { outcome: 'assigned'; agentId: string }
+  | { outcome: 'queued'; newly: boolean }
+  | { outcome: 'skipped'; why: string };
+
+interface PresenceTimeoutJob {
+  workspaceId: string;
+  userId: string;
+  /** 'disconnect': last socket gone (compare epoch); 'offline': set offline by hand (compare status time). */
+  kind: 'disconnect' | 'offline';
+  epoch: string;
+  statusChangedAt: string | null;
+}
+
+const iso = (v: unknown): string => new Date(v as string).toISOString();
+const isoOrNull = (v: unknown): string | null => (v == null ? null : iso(v));
+const ms = (v: unknown): number | null => (v == null ? null : new Date(v as string).getTime());
+
+/** Ensures the agent has a presence row (defaults: offline, capacity 5). */
+async function ensurePresence(sql: Sql, workspaceId: string, userId: string): Promise<void> {
+  await sql.query(`INSERT INTO agent_presence (user_id, workspace_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`, [userId, workspaceId]);
+}
+
+/** Enqueues routing for a bot handoff inside the caller's transaction (durable with the bot's own writes). */
+export async function enqueueHandoff(
+  jobs: JobQueue,
+  tx: Sql,
+  input: { workspaceId: string; conversationId: string; reason: HandoffReason; requiredSkills?: Record<string, number> | undefined; teamId?: string | null | undefined },
+): Promise<void> {
+  if (input.requiredSkills || input.teamId) {
+    // The bot's requirements become the conversation's queue requirements (team only within the workspace).
+    await tx.query(
+      `UPDATE conversations SET required_skills = COALESCE($3::text::jsonb, required_skills),
+         team_id = COALESCE((SELECT id FROM teams WHERE id = $4::uuid AND workspace_id = $2), team_id)
+       WHERE id = $1 AND workspace_id = $2`,
+      [input.conversationId, input.workspaceId, input.requiredSkills ? JSON.stringify(input.requiredSkills) : null, input.teamId ?? null],
+    );
+  }
+  const payload: RouteJob = { workspaceId: input.workspaceId, conversationId: input.conversationId, trigger: 'handoff', reason: input.reason };
+  await jobs.enqueue(tx, { queue: ROUTE_QUEUE, payload, workspaceId: input.workspaceId, orderingKey: `routing:${input.conversationId}`, maxAttempts: 5 });
+}
+
+export function createRoutingService(deps: {
+  db: Database;
+  events: DomainEvents;
+  conversations: ConversationService;
+  inboxes: InboxService;
+  logger: Logger;
+  options?: Partial<RoutingOptions>;
+}) {
+  const { db, events, conversations, inboxes } = deps;
+  const log = deps.logger.child({ component: 'routing' });
+  /** Mutable on purpose: tests shorten the grace period of a running node. */
+  const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.options };
+  let jobs: JobQueue | undefined;
+  let consumer: LogConsumer | undefined;
+  let stopped = true;
+  const offs: (() => void)[] = [];
+
+  function queue(): JobQueue {
+    if (!jobs) throw new Error('the routing engine is not started');
+    return jobs;
+  }
+
+  async function enqueueRoute(sql: Sql, job: RouteJob): Promise<void> {
+    await queue().enqueue(sql, { queue: ROUTE_QUEUE, payload: job, workspaceId: job.workspaceId, orderingKey: `routing:${job.conversationId}`, maxAttempts: 5 });
+  }
+
+  async function enqueueDrain(workspaceId: string, reason: string): Promise<void> {
+    // Drains of one workspace run one at a time (ordering key); a drain already waiting covers this one.
+    await db.transaction(async (tx) => {
+      const waiting = await tx.query(`SELECT 1 FROM jobs WHERE queue = $1 AND ordering_key = $2 AND status = 'queued' LIMIT 1`, [DRAIN_QUEUE, `routing-drain:${workspaceId}`]);
+      if (waiting.length === 0) await queue().enqueue(tx, { queue: DRAIN_QUEUE, payload: { workspaceId, reason }, workspaceId, orderingKey: `routing-drain:${workspaceId}`, maxAttempts: 5 });
+    });
+    queue().notify();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshot and decision
+
+  async function loadConversation(sql: Sql, workspaceId: string, id: string): Promise<Row | undefined> {
+    return one(
+      sql,
+      `SELECT c.*, i.channel_type, COALESCE(tr.strategy, 'least_busy') AS strategy, COALESCE(tr.sticky_minutes, 1440) AS sticky_minutes, tr.last_agent_id AS rr_last_agent_id
+       FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+       LEFT JOIN team_routing tr ON tr.team_id = c.team_id
+       WHERE c.id = $1 AND c.workspace_id = $2`,
+      [id, workspaceId],
+    );
+  }
+
+  function toRoutingConversation(r: Row): RoutingConversation {
+    return {
+      id: r.id as string,
+      contactId: r.contact_id as string,
+      inboxId: r.inbox_id as string,
+      channelType: r.channel_type as string,
+      teamId: (r.team_id as string | null) ?? null,
+      priority: r.priority as Priority,
+      requiredSkills: (r.required_skills as Record<string, number> | null) ?? {},
+    };
+  }
+
+  /** Online agents of the conversation's inbox (and team), with their current load. */
+  async function loadCandidates(sql: Sql, workspaceId: string, conv: RoutingConversation): Promise<RoutingCandidate[]> {
+    const rows = await sql.query(
+      `SELECT p.user_id, u.name, p.capacity, p.channel_capacities, p.last_routed_at,
+         COALESCE(l.load, 0) AS load, COALESCE(l.channel_load, 0) AS channel_load, COALESCE(l.recent, 0) AS recent,
+         COALESCE((SELECT jsonb_object_agg(s.skill, s.level) FROM agent_skills s WHERE s.user_id = p.user_id), '{}'::jsonb) AS skills
+       FROM agent_presence p
+       JOIN users u ON u.id = p.user_id AND u.status = 'active' AND u.workspace_id = p.workspace_id
+       JOIN inbox_members im ON im.user_id = p.user_id AND im.inbox_id = $2
+       LEFT JOIN LATERAL (
+         SELECT count(*) FILTER (WHERE c.status IN ('open', 'pending')) AS load,
+                count(*) FILTER (WHERE c.status IN ('open', 'pending') AND i.channel_type = $4) AS channel_load,
+                count(*) FILTER (WHERE c.assigned_at > now() - interval '24 hours') AS recent
+         FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+         WHERE c.workspace_id = $1 AND c.assignee_id = p.user_id
+       ) l ON true
+       WHERE p.workspace_id = $1 AND p.status = 'online'
+         AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $3 AND tm.user_id = p.user_id))`,
+      [workspaceId, conv.inboxId, conv.teamId, conv.channelType],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id as string,
+      name: r.name as string,
+      load: Number(r.load),
+      capacity: Number(r.capacity),
+      channelCapacities: (r.channel_capacities as Record<string, number>) ?? {},
+      channelLoad: Number(r.channel_load),
+      recentAssignments: Number(r.recent),
+      lastRoutedAt: ms(r.last_routed_at),
+      skills: (r.skills as Record<string, number>) ?? {},
+    }));
+  }
+
+  async function loadContext(sql: Sql, conv: Row, strategy: StrategyName): Promise<RoutingContext> {
+    const context: RoutingContext = { now: Date.now(), roundRobinAfter: (conv.rr_last_agent_id as string | null) ?? null };
+    if (strategy === 'sticky') {
+      const last = await one(
+        sql,
+        `SELECT assignee_id FROM conversations
+         WHERE workspace_id = $1 AND contact_id = $2 AND id <> $3 AND assignee_id IS NOT NULL
+           AND COALESCE(resolved_at, last_activity_at) > now() - $4::int * interval '1 minute'
+         ORDER BY COALESCE(resolved_at, last_activity_at) DESC LIMIT 1`,
+        [conv.workspace_id, conv.contact_id, conv.id, Number(conv.sticky_minutes)],
+      );
+      context.stickyAgentId = (last?.assignee_id as string | undefined) ?? null;
+    }
+    return context;
+  }
+
+  async function recordDecision(sql: Sql, d: { workspaceId: string; conversationId: string; agentId: string | null; strategy: string; outcome: RoutingDecision['outcome']; reason: Record<string, unknown> }): Promise<void> {
+    await sql.query(
+      `INSERT INTO routing_decisions (workspace_id, conversation_id, agent_id, strategy, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)`,
+      [d.workspaceId, d.conversationId, d.agentId, d.strategy, d.outcome, JSON.stringify(d.reason)],
+    );
+  }
+
+  /**
+   * The atomic claim. Lock order: the agent's presence row, then the conversation row (in
+   * claimUnassigned). Returns a refusal reason ('taken', 'not_online', 'at_capacity', …) or the conversation.
+   */
+  async function claimFor(input: {
+    actor: Actor;
+    workspaceId: string;
+    conversationId: string;
+    agentId: string;
+    agentName: string;
+    channelType: string;
+    teamId: string | null;
+    strategy: string;
+    outcome: 'assigned' | 'claimed';
+    requireOnline: boolean;
+    reason: Record<string, unknown>;
+  }) {
+    const activity = input.outcome === 'claimed'
+      ? `${input.agentName} picked the conversation up from the queue`
+      : `Routing assigned the conversation to ${input.agentName} (${input.strategy.replace(/_/g, ' ')})`;
+    return conversations.claimUnassigned({
+      actor: input.actor,
+      conversationId: input.conversationId,
+      assigneeId: input.agentId,
+      activity,
+      guard: async (tx) => {
+        await ensurePresence(tx, input.workspaceId, input.agentId);
+        const p = await one(tx, `SELECT status, capacity, channel_capacities FROM agent_presence WHERE user_id = $1 AND workspace_id = $2 FOR UPDATE`, [input.agentId, input.workspaceId]);
+        if (!p) return 'no_presence';
+        if (input.requireOnline && p.status !== 'online') return 'not_online';
+        // A fresh statement after the lock: it sees every claim for this agent committed before us.
+        const l = await one(
+          tx,
+          `SELECT count(*) AS load, count(*) FILTER (WHERE i.channel_type = $3) AS channel_load
+           FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
+           WHERE c.workspace_id = $1 AND c.assignee_id = $2 AND c.status IN ('open', 'pending')`,
+          [input.workspaceId, input.agentId, input.channelType],
+        );
+        if (Number(l?.load ?? 0) >= Number(p.capacity)) return 'at_capacity';
+        const channelCap = (p.channel_capacities as Record<string, number>)[input.channelType];
+        if (channelCap !== undefined && Number(l?.channel_load ?? 0) >= channelCap) return 'at_channel_capacity';
+        return null;
+      },
+      record: async (tx) => {
+        await recordDecision(tx, { workspaceId: input.workspaceId, conversationId: input.conversationId, agentId: input.agentId, strategy: input.strategy, outcome: input.outcome, reason: input.reason });
+        await tx.query(`UPDATE agent_presence SET last_routed_at = now() WHERE user_id = $1`, [input.agentId]);
+        if (input.teamId) await tx.query(`UPDATE team_routing SET last_agent_id = $2 WHERE team_id = $1`, [input.teamId, input.agentId]);
+      },
+    });
+  }
+
+  /** Routes one conversation: assign to the strategy's pick, or leave it queued. */
+  async function route(workspaceId: string, conversationId: string, trigger: string, extra: Record<string, unknown> = {}): Promise<RouteOutcome> {
+    const row = await loadConversation(db, workspaceId, conversationId);
+    if (!row) return { outcome: 'skipped', why: 'not_found' };
+    if (row.assignee_id) return { outcome: 'skipped', why: 'assigned' };
+    if (row.status !== 'open') return { outcome: 'skipped', why: `status ${row.status as string}` };
+    const conv = toRoutingConversation(row);
+    const strategyName = row.strategy as StrategyName;
+    const strategy = STRATEGIES[strategyName];
+    const online = await loadCandidates(db, workspaceId, conv);
+    let candidates = eligibleCandidates(online, conv);
+    const context = await loadContext(db, row, strategyName);
+    const lost: { agentId: string; refused: string }[] = [];
+    const base = { trigger, ...extra, online: online.length, eligible: candidates.length, requiredSkills: conv.requiredSkills, teamId: conv.teamId };
+    for (let attempt = 0; attempt < options.maxClaimAttempts; attempt++) {
+      const pick = strategy.pickAgent(candidates, conv, context);
+      if (!pick) break;
+      const r = await claimFor({
+        actor: { kind: 'system', workspaceId, via: 'system' },
+        workspaceId, conversationId, agentId: pick.agent.userId, agentName: pick.agent.name, channelType: conv.channelType, teamId: conv.teamId,
+        strategy: strategyName, outcome: 'assigned', requireOnline: true,
+        reason: { ...base, ...pick.reason, ...(lost.length ? { lost } : {}) },
+      });
+      if (r.ok) {
+        schedulePositions(workspaceId);
+        return { outcome: 'assigned', agentId: pick.agent.userId };
+      }
+      if (r.reason === 'taken') return { outcome: 'skipped', why: 'taken' };
+      // The snapshot was stale for this agent (went offline, filled up meanwhile): next one.
+      lost.push({ agentId: pick.agent.userId, refused: r.reason });
+      candidates = candidates.filter((c) => c.userId !== pick.agent.userId);
+    }
+    const queued = await one(
+      db,
+      `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
+       UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
+       WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
+       RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
+      [conversationId, workspaceId],
+    );
+    if (!queued) return { outcome: 'skipped', why: 'changed' };
+    const newly = Boolean(queued.newly);
+    if (newly) {
+      const why = strategyName === 'manual' ? 'manual pick-up: agents claim from the queue' : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
+      await recordDecision(db, { workspaceId, conversationId, agentId: null, strategy: strategyName, outcome: 'queued', reason: { ...base, why, ...(lost.length ? { lost } : {}) } });
+      schedulePositions(workspaceId);
+    }
+    return { outcome: 'queued', newly };
+  }
+
+  /** Routes the workspace's queue in order (priority, then longest waiting) while agents have room. */
+  async function drain(workspaceId: string): Promise<{ assigned: number }> {
+    const waiting = await db.query(
+      `SELECT c.id FROM conversations c LEFT JOIN team_routing tr ON tr.team_id = c.team_id
+       WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open'
+         AND COALESCE(tr.strategy, 'least_busy') <> 'manual'
+       ORDER BY ${QUEUE_ORDER_SQL} LIMIT 500`,
+      [workspaceId],
+    );
+    let assigned = 0;
+    for (const w of waiting) {
+      if (stopped) break;
+      const free = await one(
+        db,
+        `SELECT 1 AS ok FROM agent_presence p WHERE p.workspace_id = $1 AND p.status = 'online'
+           AND p.capacity > (SELECT count(*) FROM conversations c WHERE c.workspace_id = $1 AND c.assignee_id = p.user_id AND c.status IN ('open', 'pending'))
+         LIMIT 1`,
+        [workspaceId],
+      );
+      if (!free) break;
+      const r = await route(workspaceId, w.id as string, 'drain');
+      if (r.outcome === 'assigned') assigned++;
+    }
+    schedulePositions(workspaceId);
+    return { assigned };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Queue positions and wait estimates
+
+  async function averageHandlingSeconds(workspaceId: string): Promise<number> {
+    const r = await one(
+      db,
+      `SELECT avg(EXTRACT(EPOCH FROM (resolved_at - assigned_at))) AS avg FROM (
+         SELECT resolved_at, assigned_at FROM conversations
+         WHERE workspace_id = $1 AND resolved_at IS NOT NULL AND assigned_at IS NOT NULL AND resolved_at > assigned_at
+         ORDER BY resolved_at DESC LIMIT $2) s`,
+      [workspaceId, options.handlingSample],
+    );
+    const avg = r?.avg == null ? NaN : Number(r.avg);
+    return Number.isFinite(avg) && avg > 0 ? avg : options.fallbackHandlingSeconds;
+  }
+
+  /** The workspace's queue in order, with each conversation's place within its team's queue. */
+  async function queueSnapshot(workspaceId: string, inboxIds: string[] | null = null) {
+    const rows = await db.query(
+      `SELECT c.id, c.display_id, c.inbox_id, c.team_id, c.contact_id, c.priority, c.required_skills, c.queued_at,
+         EXTRACT(EPOCH FROM (now() - c.queued_at)) AS waiting
+       FROM conversations c
+       WHERE c.workspace_id = $1 AND c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open'
+       ORDER BY ${QUEUE_ORDER_SQL}`,
+      [workspaceId],
+    );
+    const [handling, onlineRow] = await Promise.all([
+      averageHandlingSeconds(workspaceId),
+      one(db, `SELECT count(*) AS n FROM agent_presence WHERE workspace_id = $1 AND status = 'online'`, [workspaceId]),
+    ]);
+    const servers = Math.max(1, Number(onlineRow?.n ?? 0));
+    const perTeam = new Map<string, number>();
+    const items = rows.map((r) => {
+      const key = (r.team_id as string | null) ?? '';
+      const position = (perTeam.get(key) ?? 0) + 1;
+      perTeam.set(key, position);
+      return {
+        conversationId: r.id as string,
+        displayId: Number(r.display_id),
+        inboxId: r.inbox_id as string,
+        teamId: (r.team_id as string | null) ?? null,
+        contactId: r.contact_id as string,
+        priority: r.priority as Priority,
+        requiredSkills: (r.required_skills as Record<string, number>) ?? {},
+        queuedAt: iso(r.queued_at),
+        waitingSeconds: Math.max(0, Math.floor(Number(r.waiting))),
+        position,
+        // Each online agent serves the queue in parallel: the n-th waiting needs ceil(n / agents) handling times.
+        estimatedWaitSeconds: Math.round(Math.ceil(position / servers) * handling),
+      };
+    });
+    return inboxIds === null ? items : items.filter((i) => inboxIds.includes(i.inboxId));
+  }
+
+  // Last position sent to each waiting visitor, per workspace: queue.updated only on a change.
+  const lastSent = new Map<string, Map<string, { contactId: string; position: number; eta: number }>>();
+  const positionTimers = new Map<string, NodeJS.Timeout>();
+
+  function schedulePositions(workspaceId: string): void {
+    if (stopped || positionTimers.has(workspaceId)) return;
+    const t = setTimeout(() => {
+      positionTimers.delete(workspaceId);
+      if (stopped) return;
+      publishPositions(workspaceId).catch((err: unknown) => log.warn({ err, workspaceId }, 'queue positions failed'));
+    }, 20);
+    t.unref();
+    positionTimers.set(workspaceId, t);
+  }
+
+  async function publishPositions(workspaceId: string): Promise<void> {
+    const items = await queueSnapshot(workspaceId);
+    const prev = lastSent.get(workspaceId) ?? new Map();
+    const next = new Map<string, { contactId: string; position: number; eta: number }>();
+    for (const i of items) {
+      next.set(i.conversationId, { contactId: i.contactId, position: i.position, eta: i.estimatedWaitSeconds });
+      const p = prev.get(i.conversationId);
+      if (!p || p.position !== i.position || p.eta !== i.estimatedWaitSeconds) {
+        events.emit('queue.updated', { workspaceId, contactId: i.contactId, conversationId: i.conversationId, position: i.position, estimatedWaitSeconds: i.estimatedWaitSeconds });
+      }
+    }
+    for (const [id, p] of prev) {
+      if (!next.has(id)) events.emit('queue.updated', { workspaceId, contactId: p.contactId, conversationId: id, position: null, estimatedWaitSeconds: null });
+    }
+    if (next.size) lastSent.set(workspaceId, next);
+    else lastSent.delete(workspaceId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Presence
+
+  async function presenceOf(sql: Sql, workspaceId: string, userId: string | null): Promise<AgentPresence[]> {
+    const rows = await sql.query(
+      `SELECT u.id AS user_id, u.name, COALESCE(p.status, 'offline') AS status, COALESCE(p.capacity, 5) AS capacity,
+         COALESCE(p.channel_capacities, '{}'::jsonb) AS channel_capacities, p.last_seen_at, p.status_changed_at,
+         COALESCE((SELECT jsonb_object_agg(s.skill, s.level) FROM agent_skills s WHERE s.user_id = u.id), '{}'::jsonb) AS skills,
+         (SELECT count(*) FROM conversations c WHERE c.workspace_id = u.workspace_id AND c.assignee_id = u.id AND c.status IN ('open', 'pending')) AS load
+       FROM users u LEFT JOIN agent_presence p ON p.user_id = u.id
+       WHERE u.workspace_id = $1 AND ($2::uuid IS NULL OR u.id = $2) AND ($2::uuid IS NOT NULL OR u.status = 'active')
+       ORDER BY u.name, u.id`,
+      [workspaceId, userId],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id as string,
+      name: r.name as string,
+      status: r.status as PresenceStatus,
+      capacity: Number(r.capacity),
+      channelCapacities: r.channel_capacities as Record<string, number>,
+      skills: r.skills as Record<string, number>,
+      load: Number(r.load),
+      lastSeenAt: isoOrNull(r.last_seen_at),
+      statusChangedAt: isoOrNull(r.status_changed_at),
+    }));
+  }
+
+  async function setStatus(workspaceId: string, userId: string, status: PresenceStatus): Promise<{ changed: boolean; epoch: string; statusChangedAt: string | null }> {
+    return db.transaction(async (tx) => {
+      await ensurePresence(tx, workspaceId, userId);
+      const before = await one(tx, `SELECT status FROM agent_presence WHERE user_id = $1 FOR UPDATE`, [userId]);
+      const changed = before?.status !== status;
+      const r = await one(
+        tx,
+        `UPDATE agent_presence SET status = $2, last_seen_at = now(),
+           status_changed_at = CASE WHEN $3 THEN now() ELSE status_changed_at END, epoch = epoch + CASE WHEN $3 THEN 1 ELSE 0 END
+         WHERE user_id = $1 RETURNING epoch::text AS epoch, status_changed_at`,
+        [userId, status, changed],
+      );
+      return { changed, epoch: r!.epoch as string, statusChangedAt: isoOrNull(r!.status_changed_at) };
+    });
+  }
+
+  async function schedulePresenceTimeout(job: PresenceTimeoutJob): Promise<void> {
+    await db.transaction((tx) =>
+      queue().enqueue(tx, { queue: PRESENCE_TIMEOUT_QUEUE, payload: job, workspaceId: job.workspaceId, runAt: new Date(Date.now() + options.offlineGraceMs), maxAttempts: 5 }),
+    );
+    queue().notify();
+  }
+
+  async function requeueAgent(workspaceId: string, userId: string, why: string): Promise<number> {
+    const rows = await db.query(
+      `SELECT id FROM conversations WHERE workspace_id = $1 AND assignee_id = $2 AND status IN ('open', 'pending') ORDER BY last_activity_at`,
+      [workspaceId, userId],
+    );
+    const name = (await one(db, `SELECT name FROM users WHERE id = $1`, [userId]))?.name as string | undefined;
+    let n = 0;
+    for (const r of rows) {
+      const done = await conversations.requeueFromAgent(workspaceId, r.id as string, userId, `${name ?? 'The agent'} went offline; Routing returned the conversation to the queue`, (tx) =>
+        recordDecision(tx, { workspaceId, conversationId: r.id as string, agentId: userId, strategy: 'requeue', outcome: 'requeued', reason: { why, graceMs: options.offlineGraceMs } }),
+      );
+      if (done) n++;
+    }
+    if (n > 0) await enqueueDrain(workspaceId, 'requeued');
+    return n;
+  }
+
+  async function onPresenceTimeout(job: PresenceTimeoutJob): Promise<void> {
+    const p = await one(db, `SELECT status, epoch::text AS epoch, status_changed_at FROM agent_presence WHERE user_id = $1 AND workspace_id = $2`, [job.userId, job.workspaceId]);
+    if (!p) return;
+    if (job.kind === 'disconnect') {
+      // A reconnect or a status change since the disconnect bumped the epoch: the agent is back.
+      if (p.epoch !== job.epoch) return;
+      if (p.status !== 'offline') await setStatus(job.workspaceId, job.userId, 'offline');
+      await requeueAgent(job.workspaceId, job.userId, 'disconnected');
+      return;
+    }
+    if (p.status !== 'offline' || isoOrNull(p.status_changed_at) !== job.statusChangedAt) return;
+    await requeueAgent(job.workspaceId, job.userId, 'went offline');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Triggers
+
+  /** Log consumer: each customer message in an unassigned open conversation → one routing job. */
+  async function handleLog(tx: Sql, rows: MessageLogRow[]): Promise<void> {
+    const ids = [...new Set(rows.filter((m) => m.direction === 'incoming').map((m) => m.conversationId))];
+    if (ids.length === 0) return;
+    const open = await tx.query(`SELECT id, workspace_id FROM conversations WHERE id = ANY($1::uuid[]) AND assignee_id IS NULL AND status = 'open'`, [ids]);
+    for (const c of open) await enqueueRoute(tx, { workspaceId: c.workspace_id as string, conversationId: c.id as string, trigger: 'message' });
+  }
+
+  function catchUpLog(): void {
+    if (stopped || !consumer) return;
+    consumer.catchUp().then(
+      (n) => {
+        // On PostgreSQL a claim may have run before the consumer's COMMIT: wake the workers again.
+        if (n > 0 && !stopped) queue().notify();
+      },
+      (err: unknown) => log.warn({ err }, 'routing log consumer failed; the poll retries'),
+    );
+  }
+
+  function background(what: string, p: Promise<unknown>): void {
+    p.catch((err: unknown) => {
+      if (!stopped) log.warn({ err }, `routing: ${what} failed`);
+    });
+  }
+
+  return {
+    options,
+
+    /** Registers the job handlers, starts the message-log consumer and the event subscriptions. */
+    start(input: { jobs: JobQueue; consumerPollMs?: number }): void {
+      jobs = input.jobs;
+      stopped = false;
+      jobs.register<RouteJob>(ROUTE_QUEUE, async (job) => {
+        const { workspaceId, conversationId, trigger, reason } = job.payload;
+        await route(workspaceId, conversationId, trigger, reason ? { handoffReason: reason } : {});
+      }, { concurrency: db.kind === 'postgres' ? 4 : 1 });
+      jobs.register<{ workspaceId: string }>(DRAIN_QUEUE, async (job) => {
+        await drain(job.payload.workspaceId);
+      }, { concurrency: db.kind === 'postgres' ? 2 : 1 });
+      jobs.register<PresenceTimeoutJob>(PRESENCE_TIMEOUT_QUEUE, (job) => onPresenceTimeout(job.payload));
+      consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
+      consumer.start();
+      offs.push(
+        events.on('message.created', ({ message }) => {
+          if (message.direction === 'incoming') catchUpLog();
+        }),
+        events.on('conversation.handoff_requested', (e) => {
+          background('handoff', db.transaction((tx) => enqueueHandoff(queue(), tx, e)).then(() => queue().notify()));
+        }),
+        events.on('conversation.updated', ({ conversation: c, previousAssigneeId }) => {
+          if (stopped) return;
+          const freed = previousAssigneeId !== null && (c.assigneeId !== previousAssigneeId || c.status === 'resolved' || c.status === 'snoozed');
+          if (freed) background('drain', enqueueDrain(c.workspaceId, 'capacity freed'));
+          // Unassigned by a person (or re-queued): it needs a human again.
+          if (previousAssigneeId !== null && c.assigneeId === null && c.status === 'open') {
+            background('route', db.transaction((tx) => enqueueRoute(tx, { workspaceId: c.workspaceId, conversationId: c.id, trigger: 'unassigned' })).then(() => queue().notify()));
+          }
+          if (lastSent.has(c.workspaceId)) schedulePositions(c.workspaceId);
+        }),
+      );
+    },
+
+    async stop(): Promise<void> {
+      stopped = true;
+      offs.splice(0).forEach((off) => off());
+      for (const t of positionTimers.values()) clearTimeout(t);
+      positionTimers.clear();
+      await consumer?.stop();
+    },
+
+    route,
+    drain,
+
+    /** Catches the message log up now (tests; normally woken by events and a poll). */
+    catchUp: async (): Promise<number> => (consumer ? consumer.catchUp() : 0),
+
+    // ---- presence
+
+    async setPresence(actor: Actor, status: PresenceStatus): Promise<AgentPresence> {
+      if (actor.kind !== 'user') throw forbidden('only agents have a presence');
+      const r = await setStatus(actor.workspaceId, actor.userId, status);
+      if (r.changed && status === 'online') await enqueueDrain(actor.workspaceId, 'agent online');
+      if (r.changed && status === 'offline') await schedulePresenceTimeout({ workspaceId: actor.workspaceId, userId: actor.userId, kind: 'offline', epoch: r.epoch, statusChangedAt: r.statusChangedAt });
+      if (r.changed) schedulePositions(actor.workspaceId);
+      return (await presenceOf(db, actor.workspaceId, actor.userId))[0]!;
+    },
+
+    /** A socket of the agent connected: cancels a pending disconnect timeout (epoch) and marks them seen. */
+    async agentConnected(actor: UserActor): Promise<void> {
+      await db.query(`UPDATE agent_presence SET epoch = epoch + 1, last_seen_at = now() WHERE user_id = $1 AND workspace_id = $2`, [actor.userId, actor.workspaceId]);
+    },
+
+    /** The agent's last socket disconnected: offline + re-queue after the grace period, unless they come back. */
+    async agentDisconnected(actor: UserActor): Promise<void> {
+      const p = await one(db, `UPDATE agent_presence SET last_seen_at = now() WHERE user_id = $1 AND workspace_id = $2 RETURNING status, epoch::text AS epoch`, [actor.userId, actor.workspaceId]);
+      if (!p || p.status === 'offline' || stopped) return;
+      await schedulePresenceTimeout({ workspaceId: actor.workspaceId, userId: actor.userId, kind: 'disconnect', epoch: p.epoch as string, statusChangedAt: null });
+    },
+
+    async listPresence(actor: Actor): Promise<AgentPresence[]> {
+      requirePermission(actor, 'routing.manage');
+      return presenceOf(db, actor.workspaceId, null);
+    },
+
+    async updateUserRouting(actor: Actor, userId: string, body: { capacity?: number | undefined; channelCapacities?: Record<string, number> | undefined; skills?: Record<string, number> | undefined }): Promise<AgentPresence> {
+      requirePermission(actor, 'routing.manage');
+      const result = await db.transaction(async (tx) => {
+        const u = await one(tx, `SELECT id FROM users WHERE id = $1 AND workspace_id = $2`, [userId, actor.workspaceId]);
+        if (!u) throw notFound('user');
+        await ensurePresence(tx, actor.workspaceId, userId);
+        await tx.query(
+          `UPDATE agent_presence SET capacity = COALESCE($2, capacity), channel_capacities = COALESCE($3::text::jsonb, channel_capacities) WHERE user_id = $1`,
+          [userId, body.capacity ?? null, body.channelCapacities ? JSON.stringify(body.channelCapacities) : null],
+        );
+        if (body.skills) {
+          await tx.query(`DELETE FROM agent_skills WHERE user_id = $1 AND workspace_id = $2`, [userId, actor.workspaceId]);
+          const entries = Object.entries(body.skills);
+          if (entries.length) {
+            await tx.query(
+              `INSERT INTO agent_skills (workspace_id, user_id, skill, level) SELECT $1, $2, s.skill, s.level FROM jsonb_to_recordset($3::text::jsonb) AS s(skill text, level int)`,
+              [actor.workspaceId, userId, JSON.stringify(entries.map(([skill, level]) => ({ skill, level })))],
+            );
+          }
+        }
+        return (await presenceOf(tx, actor.workspaceId, userId))[0]!;
+      });
+      // More capacity may let queued conversations through.
+      if (body.capacity !== undefined || body.channelCapacities || body.skills) await enqueueDrain(actor.workspaceId, 'routing settings changed');
+      return result;
+    },
+
+    async updateTeamRouting(actor: Actor, teamId: string, body: { strategy?: StrategyName | undefined; stickyMinutes?: number | undefined }): Promise<TeamRouting> {
+      requirePermission(actor, 'routing.manage');
+      const r = await db.transaction(async (tx) => {
+        const team = await one(tx, `SELECT id FROM teams WHERE id = $1 AND workspace_id = $2`, [teamId, actor.workspaceId]);
+        if (!team) throw notFound('team');
+        return one(
+          tx,
+          `INSERT INTO team_routing (team_id, workspace_id, strategy, sticky_minutes) VALUES ($1, $2, COALESCE($3, 'least_busy'), COALESCE($4::int, 1440))
+           ON CONFLICT (team_id) DO UPDATE SET strategy = COALESCE($3, team_routing.strategy), sticky_minutes = COALESCE($4::int, team_routing.sticky_minutes), updated_at = now()
+           RETURNING team_id, strategy, sticky_minutes`,
+          [teamId, actor.workspaceId, body.strategy ?? null, body.stickyMinutes ?? null],
+        );
+      });
+      return { teamId: r!.team_id as string, strategy: r!.strategy as StrategyName, stickyMinutes: Number(r!.sticky_minutes) };
+    },
+
+    // ---- conversations
+
+    async decisions(actor: Actor, conversationId: string): Promise<RoutingDecision[]> {
+      requirePermission(actor, 'routing.manage');
+      await conversations.getVisibleRow(db, actor, conversationId);
+      const rows = await db.query(`SELECT * FROM routing_decisions WHERE conversation_id = $1 AND workspace_id = $2 ORDER BY created_at, id`, [conversationId, actor.workspaceId]);
+      return rows.map((r) => ({
+        id: r.id as string,
+        conversationId: r.conversation_id as string,
+        agentId: (r.agent_id as string | null) ?? null,
+        strategy: r.strategy as string,
+        outcome: r.outcome as RoutingDecision['outcome'],
+        reason: r.reason as Record<string, unknown>,
+        createdAt: iso(r.created_at),
+      }));
+    },
+
+    /** An agent picks a conversation from the queue (manual strategy, or any unassigned one): same atomic claim. */
+    async claim(actor: Actor, conversationId: string) {
+      if (actor.kind !== 'user') throw forbidden('only agents can pick up conversations');
+      requirePermission(actor, 'conversation.assign');
+      const row = await conversations.getVisibleRow(db, actor, conversationId);
+      if (row.assignee_id) throw conflict('this conversation is already assigned');
+      if (row.status !== 'open' && row.status !== 'pending') throw conflict(`this conversation is ${row.status as string}; reopen it first`);
+      const conv = await loadConversation(db, actor.workspaceId, conversationId);
+      const r = await claimFor({
+        actor, workspaceId: actor.workspaceId, conversationId, agentId: actor.userId, agentName: actor.name,
+        channelType: conv!.channel_type as string, teamId: (conv!.team_id as string | null) ?? null, strategy: conv!.strategy as string,
+        outcome: 'claimed', requireOnline: false, reason: { trigger: 'claim', queuedAt: isoOrNull(conv!.queued_at) },
+      });
+      if (!r.ok) {
+        if (r.reason === 'taken') throw conflict('someone else took this conversation first');
+        throw conflict(r.reason === 'at_channel_capacity' ? 'you are at your capacity for this channel' : 'you are at your capacity; close a conversation first');
+      }
+      schedulePositions(actor.workspaceId);
+      return r.conversation;
+    },
+
+    async queueStatus(actor: Actor, conversationId: string): Promise<QueueStatus> {
+      const row = await conversations.getVisibleRow(db, actor, conversationId);
+      const items = await queueSnapshot(actor.workspaceId);
+      const mine = items.find((i) => i.conversationId === row.id);
+      return mine
+        ? { conversationId, queued: true, position: mine.position, estimatedWaitSeconds: mine.estimatedWaitSeconds }
+        : { conversationId, queued: false, position: null, estimatedWaitSeconds: null };
+    },
+
+    async listQueue(actor: Actor): Promise<QueueItem[]> {
+      requirePermission(actor, 'routing.manage');
+      const items = await queueSnapshot(actor.workspaceId, await inboxes.visibleInboxIds(actor));
+      return items.map(({ contactId: _c, ...rest }) => rest);
+    },
+  };
+}
+export type RoutingService = ReturnType<typeof createRoutingService>;
