@@ -79,7 +79,14 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     // Routing: job handlers, its message-log consumer and event subscriptions (routing.service.ts).
     services.routing.start({ jobs });
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
-    const offMessage = services.events.on('message.created', () => reporting.wake());
+    // Reporting is not urgent: read the log once per burst of messages, not once per stored batch.
+    let reportingTimer: NodeJS.Timeout | undefined;
+    const offMessage = services.events.on('message.created', () => {
+      reportingTimer ??= setTimeout(() => {
+        reportingTimer = undefined;
+        reporting.wake();
+      }, 50);
+    });
     const database = db;
     const scheduleSweep = async () => {
       try {
@@ -113,6 +120,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         ready = false;
         clearInterval(sweepTimer);
         offMessage();
+        if (reportingTimer) clearTimeout(reportingTimer);
         await gateway.close();
         await app.close();
         await services.pipeline.drain();

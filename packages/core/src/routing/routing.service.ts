@@ -529,22 +529,33 @@ export function createRoutingService(deps: {
   // Triggers
 
   /** Log consumer: each customer message in an unassigned open conversation → one routing job. */
+  let routedSinceCatchUp = 0;
   async function handleLog(tx: Sql, rows: MessageLogRow[]): Promise<void> {
     const ids = [...new Set(rows.filter((m) => m.direction === 'incoming').map((m) => m.conversationId))];
     if (ids.length === 0) return;
     const open = await tx.query(`SELECT id, workspace_id FROM conversations WHERE id = ANY($1::uuid[]) AND assignee_id IS NULL AND status = 'open'`, [ids]);
     for (const c of open) await enqueueRoute(tx, { workspaceId: c.workspace_id as string, conversationId: c.id as string, trigger: 'message' });
+    routedSinceCatchUp += open.length;
   }
 
+  // Customer messages arrive in bursts; reading the log once per burst (not once per stored batch) keeps
+  // the consumer off the hot path. Routing is still decided within a few tens of milliseconds.
+  const CATCH_UP_DELAY_MS = 20;
+  let catchUpTimer: NodeJS.Timeout | undefined;
   function catchUpLog(): void {
-    if (stopped || !consumer) return;
-    consumer.catchUp().then(
-      (n) => {
-        // On PostgreSQL a claim may have run before the consumer's COMMIT: wake the workers again.
-        if (n > 0 && !stopped) queue().notify();
-      },
-      (err: unknown) => log.warn({ err }, 'routing log consumer failed; the poll retries'),
-    );
+    if (stopped || !consumer || catchUpTimer) return;
+    catchUpTimer = setTimeout(() => {
+      catchUpTimer = undefined;
+      if (stopped || !consumer) return;
+      consumer.catchUp().then(
+        () => {
+          // Only when jobs were enqueued: on PostgreSQL a claim may have run before the consumer's COMMIT.
+          if (routedSinceCatchUp > 0 && !stopped) queue().notify();
+          routedSinceCatchUp = 0;
+        },
+        (err: unknown) => log.warn({ err }, 'routing log consumer failed; the poll retries'),
+      );
+    }, CATCH_UP_DELAY_MS);
   }
 
   function background(what: string, p: Promise<unknown>): void {
@@ -595,6 +606,8 @@ export function createRoutingService(deps: {
       offs.splice(0).forEach((off) => off());
       for (const t of positionTimers.values()) clearTimeout(t);
       positionTimers.clear();
+      if (catchUpTimer) clearTimeout(catchUpTimer);
+      catchUpTimer = undefined;
       await consumer?.stop();
     },
 
