@@ -448,12 +448,14 @@ describe('job queue', () => {
 // log consumer
 
 describe('log consumer', () => {
-  it('sees committed rows through the xmin predicate (also on PGlite)', async () => {
+  it('sees committed rows through the xmin predicate (also on PGlite)', { timeout: 15_000 }, async () => {
     const conv = await createConversation();
     const logId = await insertMessage(db, conv, 'committed');
     const visible = (sql: Sql) =>
       sql.query('SELECT 1 FROM messages WHERE log_id = $1 AND tx < pg_snapshot_xmin(pg_current_snapshot())', [logId]);
-    expect(await visible(db)).toHaveLength(1);
+    // The xmin horizon is server-wide: a transaction running in ANOTHER database on the same PostgreSQL
+    // (parallel test files) holds it back for a moment. Committed rows become visible once it ends.
+    expect(await waitFor(async () => ((await visible(db)).length === 1 ? true : undefined), 10_000)).toBe(true);
     // Inside a transaction that already holds an xid (as the consumer's does after FOR UPDATE): the
     // snapshot's xmin is at most our own xid, and the committed row's xid is older still.
     const inTx = await db.transaction(async (tx) => {
@@ -463,7 +465,7 @@ describe('log consumer', () => {
     expect(inTx).toHaveLength(1);
   });
 
-  it('processes rows once, in order, across two instances with the same name', async () => {
+  it('processes rows once, in order, across two instances with the same name', { timeout: 15_000 }, async () => {
     const conv = await createConversation();
     const expected: number[] = [];
     for (let i = 0; i < 12; i++) expected.push(await insertMessage(db, conv, `m${i}`));
@@ -487,6 +489,11 @@ describe('log consumer', () => {
     const c1 = consumer({ name: 'order-test', batchSize: 4, handle: handle('c1') });
     const c2 = consumer({ name: 'order-test', batchSize: 4, handle: handle('c2') });
     await Promise.all([c1.catchUp(), c2.catchUp(), c1.catchUp(), c2.catchUp()]);
+    // Rows become visible once no older transaction runs anywhere on the server (see the xmin test).
+    await waitFor(async () => {
+      await Promise.all([c1.catchUp(), c2.catchUp()]);
+      return seen.filter((r) => r.conversationId === conv.conversationId).length >= expected.length ? true : undefined;
+    }, 10_000);
 
     const allSeen = seen.map((r) => r.logId);
     expect(new Set(allSeen).size).toBe(allSeen.length);
@@ -498,7 +505,7 @@ describe('log consumer', () => {
     expect(effects[0]?.n).toBe(allSeen.length);
   });
 
-  it('keeps its cursor across re-creation', async () => {
+  it('keeps its cursor across re-creation', { timeout: 15_000 }, async () => {
     const conv = await createConversation();
     await insertMessage(db, conv, 'before');
     const seen: number[] = [];
@@ -506,7 +513,7 @@ describe('log consumer', () => {
       seen.push(...rows.map((r) => r.logId));
     };
     const first = consumer({ name: 'persist-test', handle });
-    expect(await first.catchUp()).toBeGreaterThan(0);
+    expect(await waitFor(async () => ((await first.catchUp()) > 0 ? true : undefined), 10_000)).toBe(true);
     await first.stop();
 
     const again = consumer({ name: 'persist-test', handle });
@@ -514,7 +521,10 @@ describe('log consumer', () => {
     expect(await again.catchUp()).toBe(0);
     const a = await insertMessage(db, conv, 'after 1');
     const b = await insertMessage(db, conv, 'after 2');
-    expect(await again.catchUp()).toBe(2);
+    // Visible once no older transaction runs anywhere on the server (see the xmin test above).
+    let caught = 0;
+    await waitFor(async () => ((caught += await again.catchUp()) >= 2 ? true : undefined), 10_000);
+    expect(caught).toBe(2);
     expect(seen.slice(before)).toEqual([a, b]);
   });
 
