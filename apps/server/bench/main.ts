@@ -1,11 +1,13 @@
 /**
  * Benchmarks: `npm run bench -- <name> [flags]`.
  *   realtime   visitor → agent message delivery over Socket.IO against a real server (and a bare relay)
+ *   routing    routing decision (in memory) and claim (two workers racing on PostgreSQL): `npm run bench -- routing --json`
  *   sql-profile  diagnostic: the same load against an in-process server, PGlite time per SQL statement
  *   profile    summarize a .cpuprofile: `npm run bench -- profile <file.cpuprofile> [--from-hr NS --to-hr NS]`
  */
 import { realtime } from './realtime.ts';
 import { sqlProfile } from './sql-profile.ts';
+import { routing } from './routing.ts';
 import { formatProfile, summarizeProfile } from './cpuprofile.ts';
 import { parseArgs, stringFlag } from './args.ts';
 
@@ -13,6 +15,7 @@ const [name, ...rest] = process.argv.slice(2);
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
   realtime,
   'sql-profile': sqlProfile,
+  routing,
   async profile(argv) {
     const a = parseArgs(argv, new Set());
     const file = a.positional[0];

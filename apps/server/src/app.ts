@@ -78,6 +78,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     });
     // Routing: job handlers, its message-log consumer and event subscriptions (routing.service.ts).
     services.routing.start({ jobs });
+    // Transfers: the expiry of unanswered agent → agent requests (transfer.service.ts).
+    services.transfers.start({ jobs });
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
     // Reporting is not urgent: read the log once per burst of messages, not once per stored batch.
     let reportingTimer: NodeJS.Timeout | undefined;

@@ -22,6 +22,7 @@ import { recordAudit } from '@huiliu/core/audit/audit.service';
 import { createSafeHttpClient, type SafeRequestInit, type SafeResponse } from '@huiliu/core/net/safe-http';
 import { getWorkspace } from '@huiliu/core/workspaces/workspace.service';
 import { createRoutingService } from '@huiliu/core/routing/routing.service';
+import { createTransferService } from '@huiliu/core/conversations/transfer.service';
 
 export interface ServiceDeps {
   db: Database;
@@ -55,7 +56,9 @@ export function createServices(deps: ServiceDeps) {
   const vault = createVault({ db, masterKey });
   const http = createSafeHttpClient();
   // Started by app.ts with the job queue (its work runs as durable jobs).
-  const routing = createRoutingService({ db, events, conversations, inboxes, logger });
+  const routing = createRoutingService({ db, events, conversations, inboxes, logger, pipeline });
+  // Started by app.ts too (pending transfers expire through a durable job); team transfers are routed at once.
+  const transfers = createTransferService({ db, events, pipeline, conversations, route: (workspaceId, conversationId) => routing.route(workspaceId, conversationId, 'manual', { transfer: 'team' }) });
 
   return {
     db,
@@ -78,6 +81,7 @@ export function createServices(deps: ServiceDeps) {
     vault,
     http,
     routing,
+    transfers,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).

@@ -44,7 +44,7 @@ function pngForm(name: string): FormData {
 // ---------------------------------------------------------------------------------------------------
 // The objects of both workspaces
 
-type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity';
+type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer';
 
 interface Tenant {
   ids: Record<ObjectKind, string>;
@@ -62,7 +62,9 @@ const PATH_ID_OWNERS: readonly { prefix: string; param: string; kind: ObjectKind
   { prefix: '/api/v1/users/{id}', param: 'id', kind: 'user' },
   { prefix: '/api/v1/roles/{id}', param: 'id', kind: 'role' },
   { prefix: '/api/v1/canned-responses/{id}', param: 'id', kind: 'canned' },
+  { prefix: '/api/v1/routing/schedules/{id}', param: 'id', kind: 'schedule' },
   { prefix: '/api/widget/v1/conversations/{id}', param: 'id', kind: 'conversation' },
+  { prefix: '/api/v1/transfers/{id}', param: 'id', kind: 'transfer' },
 ];
 
 /**
@@ -84,10 +86,15 @@ const ID_FIELD_OWNERS: Readonly<Record<string, ObjectKind>> = {
   roleId: 'role',
   attachmentIds: 'attachment',
   identityId: 'identity',
+  toUserId: 'user',
+  toTeamId: 'team',
+  scheduleId: 'schedule',
 };
 
 /** Fields a semantically valid body needs although the schema leaves them optional (a text message needs text). */
 const ALWAYS_FILL = new Set(['text']);
+/** Optional id fields a semantically valid body needs (a transfer needs a target): filled with the caller's own id. */
+const ALWAYS_FILL_IDS = new Set(['toUserId']);
 
 // ---------------------------------------------------------------------------------------------------
 // A small request generator from the OpenAPI (JSON Schema) of an operation
@@ -168,6 +175,7 @@ function genString(s: JsonSchema, name: string, ctx: GenContext): string {
   if (s.format === 'uri') return 'https://example.com/isolation';
   if (/email/i.test(name)) return `iso${++counter}@example.com`;
   if (/password/i.test(name)) return 'Isolation-Passw0rd-123';
+  if (/timeZone/i.test(name)) return 'Asia/Shanghai';
   const min = s.minLength ?? 0;
   const candidates = [`iso${++counter}`, 'isolation text', 'https://iso.example.com', '#123456', '+8613800138000'];
   for (const c of candidates) {
@@ -207,9 +215,10 @@ function genObject(s: JsonSchema, ctx: GenContext): Record<string, unknown> {
   const required = new Set(s.required ?? []);
   for (const [name, prop] of Object.entries(s.properties ?? {})) {
     const req = required.has(name);
-    const include = req || ALWAYS_FILL.has(name) || (ctx.mode === 'foreign' && isIdField(prop, name));
+    const fillId = ctx.mode === 'own' && ALWAYS_FILL_IDS.has(name);
+    const include = req || fillId || ALWAYS_FILL.has(name) || (ctx.mode === 'foreign' && isIdField(prop, name));
     if (!include) continue;
-    const v = genValue(prop, name, ctx, req);
+    const v = genValue(prop, name, ctx, req || fillId);
     if (v !== undefined) out[name] = v;
   }
   return out;
@@ -309,6 +318,33 @@ let operations: Operation[] = [];
 const secretNameB = 'zephyr-api-key';
 const secretValueB = 'zephyr-secret-value-QXWZ';
 let snapshotB: Record<string, unknown>;
+let adminBId = '';
+let agentBId = '';
+
+/**
+ * The control below runs every generated request as B's own admin. Transfers are single-use (an answer
+ * settles them) and need a target that is not the assignee, so those requests get a state they can
+ * succeed on: a fresh pending transfer to B's admin for each answer, and B's admin as the assignee when
+ * the generated body transfers to B's agent. Returns the path to call.
+ */
+async function prepareControl(o: Operation, path: string): Promise<string> {
+  const conv = B.ids.conversation;
+  if (o.path === '/api/v1/conversations/{id}/transfers' || o.path.startsWith('/api/v1/transfers/{id}/')) {
+    // Earlier generated requests may have emptied the inbox's members.
+    await ok('PUT', `/api/v1/inboxes/${B.ids.inbox}/members`, { token: tokenB, body: { userIds: [adminBId, agentBId] } });
+  }
+  if (o.path === '/api/v1/conversations/{id}/transfers') {
+    await ok('POST', `/api/v1/conversations/${conv}/assign`, { token: tokenB, body: { assigneeId: adminBId } });
+  }
+  if (o.path.startsWith('/api/v1/transfers/{id}/')) {
+    await ok('POST', `/api/v1/conversations/${conv}/assign`, { token: tokenB, body: { assigneeId: agentBId } });
+    // Offered by the assignee (B's agent): nobody transfers to themselves.
+    const agentToken = (await server.node.services.users.login({ email: 'agent@zephyrine.example', password: PASSWORD_B }, { ip: '127.0.0.1' })).token;
+    const fresh = await ok('POST', `/api/v1/conversations/${conv}/transfers`, { token: agentToken, body: { toUserId: adminBId } });
+    return o.path.replace('{id}', fresh.id);
+  }
+  return path;
+}
 
 async function snapshotOfB(): Promise<Record<string, unknown>> {
   const strip = (x: any) => JSON.parse(JSON.stringify(x));
@@ -342,6 +378,7 @@ beforeAll(async () => {
   const attA = await ok('POST', '/api/v1/attachments', { token: tokenA, form: pngForm('a.png') });
   const convA = convsA.items[0];
   const identitiesA = await ok('GET', `/api/v1/contacts/${convA.contactId}/identities`, { token: tokenA });
+  const scheduleA = await ok('POST', '/api/v1/routing/schedules', { token: tokenA, body: { name: 'Isolation hours A', timeZone: 'Asia/Shanghai', weekly: { mon: [{ start: '09:00', end: '18:00' }] } } });
   A = {
     ids: {
       conversation: convA.id,
@@ -353,6 +390,9 @@ beforeAll(async () => {
       canned: cannedA[0].id,
       attachment: attA.id,
       identity: identitiesA[0].id,
+      // Only B's transfer is ever used: no route takes a transfer id in its body.
+      transfer: randomUUID(),
+      schedule: scheduleA.id,
     },
   };
 
@@ -387,6 +427,12 @@ beforeAll(async () => {
   await ok('POST', `/api/v1/conversations/${convB.id}/assign`, { token: tokenB, body: { assigneeId: agentB.id } });
   await ok('PATCH', `/api/v1/conversations/${convB.id}`, { token: tokenB, body: { teamId: teamB.id, tags: ['zephyr-vip'] } });
   const identitiesB = await ok('GET', `/api/v1/contacts/${sessionB.contactId}/identities`, { token: tokenB });
+  // A pending transfer: B's agent (the assignee) offers the conversation to B's admin.
+  const agentBToken = (await s.users.login({ email: 'agent@zephyrine.example', password: PASSWORD_B }, { ip: '127.0.0.1' })).token;
+  const transferB = await ok('POST', `/api/v1/conversations/${convB.id}/transfers`, { token: agentBToken, body: { toUserId: adminB.id, note: 'Zephyrine transfer note' } });
+  adminBId = adminB.id;
+  agentBId = agentB.id;
+  const scheduleB = await ok('POST', '/api/v1/routing/schedules', { token: tokenB, body: { name: 'Zephyrine hours', timeZone: 'Asia/Shanghai', weekly: { mon: [{ start: '09:00', end: '18:00' }] } } });
 
   B = {
     ids: {
@@ -399,12 +445,14 @@ beforeAll(async () => {
       canned: cannedB.id,
       attachment: attB.id,
       identity: identitiesB[0].id,
+      transfer: transferB.id,
+      schedule: scheduleB.id,
     },
   };
   const secretsB = await ok('GET', '/api/v1/secrets', { token: tokenB });
   bSecrets = [
     workspace.id, adminB.id, agentB.id, inboxB.id, inboxB.publicId, teamB.id, cannedB.id, roleB.id, contactB2.id, sessionB.contactId,
-    convB.id, created.message.id, replyB.message.id, noteB.message.id, attB.id, identitiesB[0].id, secretsB[0].id, 'QXWZ',
+    convB.id, created.message.id, replyB.message.id, noteB.message.id, attB.id, identitiesB[0].id, secretsB[0].id, 'QXWZ', transferB.id, scheduleB.id,
   ];
   expect(bSecrets.every((x) => typeof x === 'string' && x.length > 0)).toBe(true);
 
@@ -677,7 +725,7 @@ describe('tenant isolation (generated from /openapi.json)', () => {
     const idOps = operations.filter((o) => (o.auth === 'user' || o.auth === 'visitor') && pathParams(o).length > 0 && !pathParams(o).some((p) => idOwner(o, p) === 'namespaced'));
     const ordered = [...idOps.filter((o) => o.method !== 'DELETE'), ...idOps.filter((o) => o.method === 'DELETE')];
     for (const o of ordered) {
-      const path = fillPath(o, B);
+      const path = await prepareControl(o, fillPath(o, B));
       const { body } = buildBody(o, 'own', B, B);
       const token = o.auth === 'user' ? tokenB : visitorB;
       const r = isMultipart(o)

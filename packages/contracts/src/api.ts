@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AttachmentRef, Card, ContentType, Conversation, ConversationStatus, Id, Location, Message, Priority,
-  Contact, User, Workspace, WorkspaceSettings, WidgetSettings, ChannelType,
+  Contact, User, Workspace, WorkspaceSettings, WidgetSettings, ChannelType, Transfer, TransferStatus,
 } from './entities.ts';
 import { Permission } from './permissions.ts';
 
@@ -140,6 +140,27 @@ export const SendMessageBody = z.strictObject({
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
 export const ReadBody = z.strictObject({ seq: z.number().int().min(0) });
 export const SendMessageResponse = z.object({ message: Message, duplicate: z.boolean() });
+
+// ---- transfers ----
+export const TransferNote = z.string().trim().max(2000);
+export const CreateTransferBody = z
+  .strictObject({
+    toUserId: Id.optional().describe('Transfer to this agent (they accept or decline)'),
+    toTeamId: Id.optional().describe("Transfer into this team's queue (routing picks an agent)"),
+    note: TransferNote.default('').describe('Shown to the receiving agent and kept as a private note on the timeline'),
+  })
+  .superRefine((b, ctx) => {
+    if (b.toUserId && b.toTeamId) ctx.addIssue({ code: 'custom', path: ['toTeamId'], message: 'give either toUserId or toTeamId, not both' });
+    else if (!b.toUserId && !b.toTeamId) ctx.addIssue({ code: 'custom', path: ['toUserId'], message: 'give toUserId (an agent) or toTeamId (a team) to transfer to' });
+  });
+export type CreateTransferBody = z.infer<typeof CreateTransferBody>;
+export const DeclineTransferBody = z.strictObject({ reason: z.string().trim().max(500).optional() }).default({});
+export const TransferListQuery = z.strictObject({
+  status: z.union([TransferStatus, z.literal('all')]).default('pending'),
+  /** incoming: transfers offered to me; outgoing: transfers I asked for. */
+  direction: z.enum(['incoming', 'outgoing']).default('incoming'),
+});
+export const TransferList = z.array(Transfer);
 
 // ---- canned responses ----
 export const CreateCannedBody = z.strictObject({

@@ -129,6 +129,31 @@ export const Conversation = z.object({
 });
 export type Conversation = z.infer<typeof Conversation>;
 
+/** A conversation handed from one agent to another agent or to a team's queue (issue 4). */
+export const TransferStatus = z.enum(['pending', 'accepted', 'declined', 'cancelled', 'expired']);
+export type TransferStatus = z.infer<typeof TransferStatus>;
+export const Transfer = z.object({
+  id: Id,
+  workspaceId: Id,
+  conversationId: Id,
+  conversationDisplayId: z.number().int(),
+  fromUserId: Id,
+  fromUserName: z.string(),
+  toUserId: Id.nullable(),
+  toUserName: z.string().nullable(),
+  toTeamId: Id.nullable(),
+  toTeamName: z.string().nullable(),
+  note: z.string(),
+  status: TransferStatus,
+  declineReason: z.string().nullable(),
+  createdAt: Timestamp,
+  /** When a pending agent → agent transfer expires (it then stays with the original agent). */
+  expiresAt: Timestamp.nullable(),
+  respondedAt: Timestamp.nullable(),
+  respondedBy: Id.nullable(),
+});
+export type Transfer = z.infer<typeof Transfer>;
+
 export const MessageDirection = z.enum(['incoming', 'outgoing', 'activity']);
 export const ContentType = z.enum(['text', 'image', 'file', 'audio', 'video', 'location', 'card']);
 export type ContentType = z.infer<typeof ContentType>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody } from './errors.ts';
-import { Conversation, Id, Message, SenderType } from './entities.ts';
+import { Conversation, Id, Message, SenderType, Transfer } from './entities.ts';
 import { SendMessageBody, VisitorConversation } from './api.ts';
 
 /**
@@ -71,6 +71,13 @@ export const QueueUpdatedEvent = z.object({
 });
 export type QueueUpdatedEvent = z.infer<typeof QueueUpdatedEvent>;
 
+/**
+ * Transfers (issue 4). `transfer.requested` goes to the receiving agent; `transfer.responded` (accepted,
+ * declined, cancelled by a newer request or a take-over, expired) to the requester and the receiving agent.
+ */
+export const TransferEvent = z.object({ transfer: Transfer, conversation: Conversation });
+export type TransferEvent = z.infer<typeof TransferEvent>;
+
 /** Client → server events, with their payload and ack schemas. */
 export const ClientEvents = {
   'message.send': { payload: SendMessagePayload, ack: SendAck },
@@ -91,5 +98,7 @@ export const ServerEvents = {
   read: ReadEvent,
   'session.revoked': SessionRevokedEvent,
   'queue.updated': QueueUpdatedEvent,
+  'transfer.requested': TransferEvent,
+  'transfer.responded': TransferEvent,
 } as const;
 export type ServerEventName = keyof typeof ServerEvents;

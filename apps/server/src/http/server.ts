@@ -18,6 +18,8 @@ import { searchRoutes } from './routes/search.routes.ts';
 import { widgetRoutes } from './routes/widget.routes.ts';
 import { attachmentRoutes } from './routes/attachment.routes.ts';
 import { routingRoutes } from './routes/routing.routes.ts';
+import { routingRulesRoutes } from './routes/routing-rules.routes.ts';
+import { transferRoutes } from './routes/transfer.routes.ts';
 
 export interface HttpOptions {
   version: string;
@@ -102,6 +104,8 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     ...widgetRoutes(s),
     ...attachmentRoutes(s),
     ...routingRoutes(s),
+    ...routingRulesRoutes(s),
+    ...transferRoutes(s),
   ] as AnyRoute[];
   const system: AnyRoute[] = [
     defineRoute({

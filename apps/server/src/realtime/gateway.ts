@@ -210,6 +210,14 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     s.events.on('queue.updated', (e) => {
       io.to(rooms.contact(e.contactId)).emit('queue.updated', { conversationId: e.conversationId, position: e.position, estimatedWaitSeconds: e.estimatedWaitSeconds });
     }),
+    s.events.on('transfer.requested', ({ transfer, conversation }) => {
+      if (transfer.toUserId) io.to(rooms.user(transfer.toUserId)).emit('transfer.requested', { transfer, conversation });
+    }),
+    s.events.on('transfer.responded', ({ transfer, conversation }) => {
+      const target = [rooms.user(transfer.fromUserId)];
+      if (transfer.toUserId) target.push(rooms.user(transfer.toUserId));
+      io.to(target).emit('transfer.responded', { transfer, conversation });
+    }),
     s.events.on('sessions.revoked', ({ sessionIds, reason }) => {
       for (const id of sessionIds) {
         io.to(rooms.session(id)).emit('session.revoked', { reason });

@@ -38,7 +38,14 @@ export function createConversationService(deps: { db: Database; events: DomainEv
 
   /** Loads a conversation the actor may see, or throws not_found (never forbidden: no existence leak). */
   async function getVisibleRow(sql: Sql, actor: Actor, id: string): Promise<Row> {
-    const inboxIds = await inboxes.visibleInboxIds(actor);
+    return visibleRowIn(sql, actor, id, await inboxes.visibleInboxIds(actor));
+  }
+
+  /**
+   * Same, with the actor's inboxes already resolved. Inside a transaction use this one: resolving them
+   * queries through `db`, which on PGlite (one connection) would wait for the open transaction forever.
+   */
+  async function visibleRowIn(sql: Sql, actor: Actor, id: string, inboxIds: string[] | null): Promise<Row> {
     const r = await one(
       sql,
       `SELECT * FROM conversations WHERE id = $1 AND workspace_id = $2
@@ -55,8 +62,9 @@ export function createConversationService(deps: { db: Database; events: DomainEv
 
   /** Applies a change, adds an activity line to the timeline, and publishes both after COMMIT. */
   async function change(actor: Actor, id: string, mutate: (tx: Sql, before: Row) => Promise<{ set: Record<string, unknown>; activity: string | null } | null>): Promise<Conversation> {
+    const inboxIds = await inboxes.visibleInboxIds(actor);
     const { conversation, appended, previousAssigneeId } = await db.transaction(async (tx) => {
-      const before = await getVisibleRow(tx, actor, id);
+      const before = await visibleRowIn(tx, actor, id, inboxIds);
       await tx.query(`SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE`, [id]);
       const plan = await mutate(tx, before);
       if (!plan) return { conversation: presentConversation(before), appended: null, previousAssigneeId: before.assignee_id as string | null };
@@ -180,6 +188,34 @@ export function createConversationService(deps: { db: Database; events: DomainEv
         // A manual assignment takes the conversation out of the routing queue.
         return { set: assigneeId ? { assignee_id: assigneeId, queued_at: null, assigned_at: new Date().toISOString() } : { assignee_id: null }, activity };
       });
+    },
+
+    /**
+     * An assignment move driven by another module (transfers, a supervisor's take-over). `plan` runs in
+     * the conversation's transaction, under its row lock, with the row re-read under that lock; it may
+     * write its own rows with `tx` (they commit with the move) and returns the new assignee (and team)
+     * with the activity line, or null to change nothing. Events are published after COMMIT, as `assign`.
+     * Permissions are the caller's business; the conversation must be visible to `actor` (else not_found).
+     */
+    async moveAssignment(
+      actor: Actor,
+      id: string,
+      plan: (tx: Sql, current: Row) => Promise<{ assigneeId: string | null; teamId?: string | null | undefined; activity: string } | null>,
+    ): Promise<{ conversation: Conversation; changed: boolean }> {
+      let changed = false;
+      const conversation = await change(actor, id, async (tx) => {
+        const current = (await one(tx, `SELECT * FROM conversations WHERE id = $1`, [id]))!;
+        const p = await plan(tx, current);
+        if (!p) return null;
+        changed = true;
+        // Assigned by a person: out of the routing queue. Unassigned: routing (re)queues it.
+        const set: Record<string, unknown> = p.assigneeId
+          ? { assignee_id: p.assigneeId, queued_at: null, assigned_at: new Date().toISOString() }
+          : { assignee_id: null, assigned_at: null };
+        if (p.teamId !== undefined) set.team_id = p.teamId;
+        return { set, activity: p.activity };
+      });
+      return { conversation, changed };
     },
 
     /**

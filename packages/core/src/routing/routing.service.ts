@@ -39,10 +39,17 @@ import {
   type RoutingCandidate, type RoutingContext, type RoutingConversation, type StrategyName,
 } from './strategies.ts';
 import type { AgentPresence, QueueItem, QueueStatus, RoutingDecision, TeamRouting } from './routing.schemas.ts';
+import type { BusinessSchedule, RoutingFacts, RoutingRule, RuleEvaluation } from '@huiliu/contracts/routing-rules';
+import type { MessagePipeline } from '../messages/pipeline.ts';
+import { evaluateRules } from './rules/index.ts';
+import { isOpen, nextOpening } from './business-hours/index.ts';
+import { loadSchedules } from './routing-rules.service.ts';
 
 export const ROUTE_QUEUE = 'routing.route';
 export const DRAIN_QUEUE = 'routing.drain';
 export const PRESENCE_TIMEOUT_QUEUE = 'routing.presence_timeout';
+/** A business-hours opening: drains the workspace's queue when a closed team opens again. */
+export const OPENING_QUEUE = 'routing.opening';
 const CONSUMER_NAME = 'routing';
 
 export interface RoutingOptions {
@@ -119,8 +126,10 @@ export function createRoutingService(deps: {
   inboxes: InboxService;
   logger: Logger;
   options?: Partial<RoutingOptions>;
+  /** For the visitor's "we are closed now" message. */
+  pipeline: MessagePipeline;
 }) {
-  const { db, events, conversations, inboxes } = deps;
+  const { db, events, conversations, inboxes, pipeline } = deps;
   const log = deps.logger.child({ component: 'routing' });
   /** Mutable on purpose: tests shorten the grace period of a running node. */
   const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.options };
@@ -153,9 +162,11 @@ export function createRoutingService(deps: {
   async function loadConversation(sql: Sql, workspaceId: string, id: string): Promise<Row | undefined> {
     return one(
       sql,
-      `SELECT c.*, i.channel_type, COALESCE(tr.strategy, 'least_busy') AS strategy, COALESCE(tr.sticky_minutes, 1440) AS sticky_minutes, tr.last_agent_id AS rr_last_agent_id
+      `SELECT c.*, i.channel_type, COALESCE(tr.strategy, 'least_busy') AS strategy, COALESCE(tr.sticky_minutes, 1440) AS sticky_minutes, tr.last_agent_id AS rr_last_agent_id,
+         t.schedule_id AS team_schedule_id
        FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
        LEFT JOIN team_routing tr ON tr.team_id = c.team_id
+       LEFT JOIN teams t ON t.id = c.team_id
        WHERE c.id = $1 AND c.workspace_id = $2`,
       [id, workspaceId],
     );
@@ -280,20 +291,240 @@ export function createRoutingService(deps: {
     });
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Rules and business hours
+
+  /**
+   * The workspace's rules and schedules, parsed once and cached in memory until a save invalidates them
+   * (`invalidateRoutingConfig`, called by the rules service). Single node only: in cluster mode (issue 8)
+   * a save on one node must invalidate the caches of every node (e.g. a NOTIFY on save, or a version check
+   * against routing_rule_sets.version with a short TTL).
+   */
+  interface RoutingConfig { rules: RoutingRule[]; schedules: Map<string, BusinessSchedule> }
+  const configCache = new Map<string, RoutingConfig>();
+  const configGeneration = new Map<string, number>();
+
+  function invalidateRoutingConfig(workspaceId: string): void {
+    configCache.delete(workspaceId);
+    configGeneration.set(workspaceId, (configGeneration.get(workspaceId) ?? 0) + 1);
+  }
+
+  async function routingConfig(workspaceId: string): Promise<RoutingConfig> {
+    const cached = configCache.get(workspaceId);
+    if (cached) return cached;
+    const generation = configGeneration.get(workspaceId) ?? 0;
+    const [set, schedules] = await Promise.all([
+      one(db, `SELECT rules FROM routing_rule_sets WHERE workspace_id = $1`, [workspaceId]),
+      loadSchedules(db, workspaceId),
+    ]);
+    const config: RoutingConfig = { rules: (set?.rules as RoutingRule[] | undefined) ?? [], schedules };
+    // A save while we were reading: do not cache what may already be stale.
+    if ((configGeneration.get(workspaceId) ?? 0) === generation) configCache.set(workspaceId, config);
+    return config;
+  }
+
+  /** What the rules look at: channel, inbox, the contact's attributes and tags, language, time zone, latest customer text. */
+  async function buildFacts(row: Row): Promise<RoutingFacts> {
+    const c = await one(
+      db,
+      `SELECT ct.attributes, ct.tags,
+         (SELECT m.text FROM messages m WHERE m.conversation_id = $1 AND m.direction = 'incoming' ORDER BY m.seq DESC LIMIT 1) AS last_text
+       FROM contacts ct WHERE ct.id = $2 AND ct.workspace_id = $3`,
+      [row.id, row.contact_id, row.workspace_id],
+    );
+    const attributes = (c?.attributes as Record<string, unknown> | undefined) ?? {};
+    const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+    return {
+      channelType: row.channel_type as RoutingFacts['channelType'],
+      inboxId: row.inbox_id as string,
+      contact: { attributes, tags: (c?.tags as string[] | undefined) ?? [] },
+      language: str(attributes.locale)?.slice(0, 35) ?? null,
+      timeZone: str(attributes.timeZone)?.slice(0, 64) ?? null,
+      messageText: ((c?.last_text as string | null) ?? '').slice(0, 64 * 1024),
+    };
+  }
+
+  interface RuledConversation {
+    row: Row;
+    evaluation: RuleEvaluation | null;
+    /** A rule routes to one named agent: only them (else the fallback team, else the queue). */
+    agentId: string | null;
+    fallbackTeamId: string | null;
+    facts: RoutingFacts | null;
+  }
+
+  /**
+   * Evaluates the enabled rules and applies the decision to the conversation: team, required skills,
+   * priority and tags (persisted, so the queue and the console show them); a named agent is returned.
+   */
+  async function applyRules(workspaceId: string, row: Row): Promise<RuledConversation> {
+    const config = await routingConfig(workspaceId);
+    if (!config.rules.some((r) => r.enabled)) return { row, evaluation: null, agentId: null, fallbackTeamId: null, facts: null };
+    const facts = await buildFacts(row);
+    const evaluation = evaluateRules(config.rules, facts, { now: () => new Date() }, { schedules: config.schedules });
+    const d = evaluation.decision;
+    let teamId = (row.team_id as string | null) ?? null;
+    let skills = (row.required_skills as Record<string, number> | null) ?? {};
+    let agentId: string | null = null;
+    let fallbackTeamId: string | null = null;
+    if (d.target?.type === 'team') teamId = d.target.teamId;
+    else if (d.target?.type === 'skills') {
+      skills = { ...skills };
+      for (const s of d.target.skills) skills[s.skill] = Math.max(skills[s.skill] ?? 0, s.minLevel);
+      if (d.target.teamId) teamId = d.target.teamId;
+    } else if (d.target?.type === 'agent') {
+      agentId = d.target.agentId;
+      fallbackTeamId = d.target.fallbackTeamId ?? null;
+    }
+    const tags = (row.tags as string[] | null) ?? [];
+    const newTags = d.tags.filter((t) => !tags.includes(t));
+    const patch: { teamId?: string | null; priority?: RoutingConversation['priority']; tags?: string[] } = {};
+    if (teamId !== ((row.team_id as string | null) ?? null)) patch.teamId = teamId;
+    if (d.priority && d.priority !== row.priority) patch.priority = d.priority;
+    if (newTags.length) patch.tags = [...tags, ...newTags];
+    const skillsChanged = JSON.stringify(skills) !== JSON.stringify(row.required_skills ?? {});
+    if (skillsChanged) {
+      await db.query(`UPDATE conversations SET required_skills = $3::text::jsonb WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL`, [row.id, workspaceId, JSON.stringify(skills)]);
+    }
+    // Through the conversation service: the timeline shows "System set the priority to high" and listeners hear it.
+    if (Object.keys(patch).length) await conversations.update({ kind: 'system', workspaceId, via: 'system' }, row.id as string, patch);
+    const next = skillsChanged || Object.keys(patch).length ? await loadConversation(db, workspaceId, row.id as string) : row;
+    return { row: next ?? row, evaluation, agentId, fallbackTeamId, facts };
+  }
+
+  function formatOpening(at: Date, timeZone: string, zh: boolean): string {
+    const opts: Intl.DateTimeFormatOptions = { timeZone, month: 'short', day: 'numeric', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'short' };
+    try {
+      return new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-US', opts).format(at);
+    } catch {
+      return new Intl.DateTimeFormat(zh ? 'zh-CN' : 'en-US', { ...opts, timeZone: 'UTC' }).format(at);
+    }
+  }
+
+  /** The visitor's "we are closed" text, in Chinese or English by the contact's locale. */
+  function closedText(opens: Date | null, timeZone: string, locale: string | null): string {
+    const zh = (locale ?? '').toLowerCase().startsWith('zh');
+    if (!opens) return zh ? '我们现在不在服务时间。' : 'We are closed now.';
+    const when = formatOpening(opens, timeZone, zh);
+    return zh ? `我们现在不在服务时间，将于 ${when} 恢复服务。` : `We are closed now; we open again at ${when}.`;
+  }
+
+  /** One drain when the schedule opens (a durable job, so it survives restarts). */
+  async function scheduleOpeningDrain(tx: Sql, workspaceId: string, opens: Date): Promise<void> {
+    const key = `routing-opening:${workspaceId}:${opens.toISOString()}`;
+    const waiting = await tx.query(`SELECT 1 FROM jobs WHERE queue = $1 AND ordering_key = $2 AND status = 'queued' LIMIT 1`, [OPENING_QUEUE, key]);
+    if (waiting.length === 0) await queue().enqueue(tx, { queue: OPENING_QUEUE, payload: { workspaceId }, workspaceId, orderingKey: key, runAt: opens, maxAttempts: 5 });
+  }
+
+  /**
+   * The conversation's team is outside its business hours: it stays queued (not assigned until the team
+   * opens); once per closure the visitor is told when we open and the decision is recorded.
+   */
+  async function holdOutsideHours(input: {
+    workspaceId: string; row: Row; schedule: BusinessSchedule; strategy: string; base: Record<string, unknown>; facts: RoutingFacts | null;
+  }): Promise<RouteOutcome> {
+    const { workspaceId, row, schedule } = input;
+    const conversationId = row.id as string;
+    const now = new Date();
+    const opens = nextOpening(schedule, now);
+    const facts = input.facts ?? (await buildFacts(row));
+    const customerZone = facts.timeZone && isValidZone(facts.timeZone) ? facts.timeZone : null;
+    const text = closedText(opens, customerZone ?? schedule.timeZone, facts.language ?? null);
+    const r = await db.transaction(async (tx) => {
+      const queued = await one(
+        tx,
+        `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
+         UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
+         WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
+         RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
+        [conversationId, workspaceId],
+      );
+      if (!queued) return null;
+      const notice = await tx.query(
+        `INSERT INTO routing_closed_notices (conversation_id, workspace_id, opens_at) VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING opens_at`,
+        [conversationId, workspaceId, opens ? opens.toISOString() : 'infinity'],
+      );
+      let appended = null;
+      if (notice.length > 0) {
+        await recordDecision(tx, {
+          workspaceId, conversationId, agentId: null, strategy: input.strategy, outcome: 'queued',
+          reason: {
+            ...input.base, why: 'outside business hours', scheduleId: schedule.id, scheduleName: schedule.name, timeZone: schedule.timeZone,
+            outsideHoursAction: schedule.outsideHoursAction, nextOpening: opens ? opens.toISOString() : null, notice: text,
+          },
+        });
+        appended = await pipeline.appendInTx(tx, {
+          workspaceId, conversationId, scope: {}, direction: 'activity', private: false, senderType: 'system', senderId: null, contentType: 'text', text,
+        });
+        if (opens) await scheduleOpeningDrain(tx, workspaceId, opens);
+      }
+      return { newly: Boolean(queued.newly), appended };
+    });
+    if (!r) return { outcome: 'skipped', why: 'changed' };
+    if (r.appended) pipeline.publish(r.appended);
+    schedulePositions(workspaceId);
+    return { outcome: 'queued', newly: r.newly };
+  }
+
+  function isValidZone(tz: string): boolean {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Routes one conversation: assign to the strategy's pick, or leave it queued. */
   async function route(workspaceId: string, conversationId: string, trigger: string, extra: Record<string, unknown> = {}): Promise<RouteOutcome> {
-    const row = await loadConversation(db, workspaceId, conversationId);
-    if (!row) return { outcome: 'skipped', why: 'not_found' };
+    const loaded = await loadConversation(db, workspaceId, conversationId);
+    if (!loaded) return { outcome: 'skipped', why: 'not_found' };
+    if (loaded.assignee_id) return { outcome: 'skipped', why: 'assigned' };
+    if (loaded.status !== 'open') return { outcome: 'skipped', why: `status ${loaded.status as string}` };
+    // Rules first: they may set the team, skills, a named agent, priority and tags.
+    const ruled = await applyRules(workspaceId, loaded);
+    const row = ruled.row;
     if (row.assignee_id) return { outcome: 'skipped', why: 'assigned' };
     if (row.status !== 'open') return { outcome: 'skipped', why: `status ${row.status as string}` };
     const conv = toRoutingConversation(row);
     const strategyName = row.strategy as StrategyName;
-    const strategy = STRATEGIES[strategyName];
-    const online = await loadCandidates(db, workspaceId, conv);
+    const rules = ruled.evaluation
+      ? { matchedRuleIds: ruled.evaluation.matchedRuleIds, target: ruled.evaluation.decision.target, explanation: ruled.evaluation.explanation }
+      : undefined;
+
+    // Business hours of the conversation's team: closed → stays queued, the visitor is told when we open.
+    const scheduleId = (row.team_schedule_id as string | null) ?? null;
+    if (scheduleId) {
+      const schedule = (await routingConfig(workspaceId)).schedules.get(scheduleId);
+      if (schedule && !isOpen(schedule, Date.now())) {
+        return holdOutsideHours({ workspaceId, row, schedule, strategy: strategyName, facts: ruled.facts, base: { trigger, ...extra, teamId: conv.teamId, ...(rules ? { rules } : {}) } });
+      }
+    }
+
+    let strategy = STRATEGIES[strategyName];
+    let online: RoutingCandidate[];
+    let agentRule: Record<string, unknown> | undefined;
+    if (ruled.agentId) {
+      // A rule names the agent: only them, whatever the team (any strategy picks the single candidate).
+      online = (await loadCandidates(db, workspaceId, { ...conv, teamId: null })).filter((c) => c.userId === ruled.agentId);
+      strategy = STRATEGIES.least_busy;
+      agentRule = { agentId: ruled.agentId, available: eligibleCandidates(online, conv).length > 0 };
+      if (!agentRule.available && ruled.fallbackTeamId) {
+        conv.teamId = ruled.fallbackTeamId;
+        online = await loadCandidates(db, workspaceId, conv);
+        strategy = STRATEGIES[strategyName];
+        agentRule.fallbackTeamId = ruled.fallbackTeamId;
+      }
+    } else {
+      online = await loadCandidates(db, workspaceId, conv);
+    }
     let candidates = eligibleCandidates(online, conv);
     const context = await loadContext(db, row, strategyName);
     const lost: { agentId: string; refused: string }[] = [];
-    const base = { trigger, ...extra, online: online.length, eligible: candidates.length, requiredSkills: conv.requiredSkills, teamId: conv.teamId };
+    const base = {
+      trigger, ...extra, online: online.length, eligible: candidates.length, requiredSkills: conv.requiredSkills, teamId: conv.teamId,
+      ...(rules ? { rules } : {}), ...(agentRule ? { namedAgent: agentRule } : {}),
+    };
     for (let attempt = 0; attempt < options.maxClaimAttempts; attempt++) {
       const pick = strategy.pickAgent(candidates, conv, context);
       if (!pick) break;
@@ -323,7 +554,8 @@ export function createRoutingService(deps: {
     if (!queued) return { outcome: 'skipped', why: 'changed' };
     const newly = Boolean(queued.newly);
     if (newly) {
-      const why = strategyName === 'manual' ? 'manual pick-up: agents claim from the queue' : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
+      const why = agentRule && !agentRule.fallbackTeamId && !agentRule.available ? 'the agent named by the rule is not available'
+        : strategy.name === 'manual' ? 'manual pick-up: agents claim from the queue' : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
       await recordDecision(db, { workspaceId, conversationId, agentId: null, strategy: strategyName, outcome: 'queued', reason: { ...base, why, ...(lost.length ? { lost } : {}) } });
       schedulePositions(workspaceId);
     }
@@ -579,6 +811,7 @@ export function createRoutingService(deps: {
         await drain(job.payload.workspaceId);
       }, { concurrency: db.kind === 'postgres' ? 2 : 1 });
       jobs.register<PresenceTimeoutJob>(PRESENCE_TIMEOUT_QUEUE, (job) => onPresenceTimeout(job.payload));
+      jobs.register<{ workspaceId: string }>(OPENING_QUEUE, (job) => enqueueDrain(job.payload.workspaceId, 'business hours opened'));
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       offs.push(
@@ -613,6 +846,14 @@ export function createRoutingService(deps: {
 
     route,
     drain,
+
+    /** Drops the cached rules and schedules of a workspace (after a save; this node only, see routingConfig). */
+    invalidateRoutingConfig,
+
+    /** Business hours changed: conversations waiting for a team that is open now may be routed. */
+    async schedulesChanged(workspaceId: string): Promise<void> {
+      if (!stopped) await enqueueDrain(workspaceId, 'business hours changed');
+    },
 
     /** Catches the message log up now (tests; normally woken by events and a poll). */
     catchUp: async (): Promise<number> => (consumer ? consumer.catchUp() : 0),

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Conversation, Message } from '@huiliu/contracts';
+import type { Conversation, Message, Transfer } from '@huiliu/contracts';
 
 /**
  * In-process domain events, emitted only AFTER the transaction that caused them committed.
@@ -33,6 +33,10 @@ export interface DomainEventMap {
     requiredSkills?: Record<string, number> | undefined;
     teamId?: string | null | undefined;
   };
+  /** An agent → agent transfer waits for the receiving agent (gateway: `transfer.requested` to user:<to>). */
+  'transfer.requested': { transfer: Transfer; conversation: Conversation };
+  /** A transfer was accepted, declined, cancelled or expired (gateway: to the requester and the receiver). */
+  'transfer.responded': { transfer: Transfer; conversation: Conversation };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
   'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }
