@@ -10,10 +10,10 @@ import type { Socket } from 'socket.io-client';
 import { one } from '@huiliu/core/db/database';
 import { openPostgres } from '@huiliu/core/db/postgres';
 import { createLogger } from '@huiliu/core/shared/logger';
-import { createWorkspace } from '@huiliu/core/workspaces/workspace.service';
 import { loadConfig } from '../src/config.ts';
 import { startHuiliu } from '../src/app.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
+import { createWorld, until, type Agent, type World } from './helpers/world.ts';
 
 let t: TestServer;
 
@@ -22,52 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-interface Agent {
-  id: string;
-  token: string;
-}
-interface World {
-  workspaceId: string;
-  inboxId: string;
-  publicId: string;
-  admin: string;
-  agents: Agent[];
-}
-
-let worlds = 0;
-/** A fresh workspace: admin + `n` agents, all members of one web inbox. */
-async function world(n: number): Promise<World> {
-  const s = t.node.services;
-  const tag = `${++worlds}-${randomBytes(3).toString('hex')}`;
-  const password = 'Routing-Passw0rd-1';
-  const made = await s.db.transaction(async (tx) => {
-    const ws = await createWorkspace(tx, { name: `Routing ${tag}`, slug: `routing-${tag}` });
-    const admin = await s.users.createActive(tx, ws.id, { email: `admin-${tag}@example.com`, name: `Admin ${tag}`, password, role: 'admin' });
-    const agents = [];
-    for (let i = 0; i < n; i++) agents.push(await s.users.createActive(tx, ws.id, { email: `a${i}-${tag}@example.com`, name: `Agent ${i}`, password, role: 'agent' }));
-    const inbox = await one(tx, `INSERT INTO inboxes (workspace_id, name, channel_type, public_id) VALUES ($1, 'Chat', 'web', $2) RETURNING id, public_id`, [ws.id, `rt${randomBytes(8).toString('hex')}`]);
-    for (const u of [admin, ...agents]) await tx.query(`INSERT INTO inbox_members (workspace_id, inbox_id, user_id) VALUES ($1, $2, $3)`, [ws.id, inbox!.id, u.id]);
-    return { ws, admin, agents, inbox: inbox! };
-  });
-  const login = async (email: string) => (await s.users.login({ email, password }, { ip: '127.0.0.1' })).token;
-  return {
-    workspaceId: made.ws.id,
-    inboxId: made.inbox.id as string,
-    publicId: made.inbox.public_id as string,
-    admin: await login(made.admin.email),
-    agents: await Promise.all(made.agents.map(async (a) => ({ id: a.id, token: await login(a.email) }))),
-  };
-}
+const world = (n: number): Promise<World> => createWorld(t, n, 'routing');
 
 async function visitor(w: World): Promise<string> {
   const r = await t.api('POST', '/api/widget/v1/sessions', { body: { inboxPublicId: w.publicId } });

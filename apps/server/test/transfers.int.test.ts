@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { one } from '@huiliu/core/db/database';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
+import { until } from './helpers/world.ts';
 
 let t: TestServer;
 let admin = '';
@@ -18,15 +19,6 @@ let workspaceId = '';
 let inboxId = '';
 let teamId = '';
 
-async function until<T>(fn: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function nextEvent<T = any>(socket: Socket, name: string, match: (p: T) => boolean = () => true, timeoutMs = 5_000): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -33,6 +33,25 @@ export interface ConversationPatch {
 
 const REPLAY_LIMIT = 500;
 
+/**
+ * Checks that a user may hold a conversation of this inbox: active, in the workspace, and a member of
+ * the inbox (or able to read every inbox). Returns the user's name; errors name `field`.
+ */
+export async function assertAssignable(sql: Sql, workspaceId: string, inboxId: string, userId: string, field: string): Promise<{ name: string }> {
+  const u = await one(
+    sql,
+    `SELECT u.name, r.permissions FROM users u JOIN roles r ON r.id = u.role_id
+     WHERE u.id = $1 AND u.workspace_id = $2 AND u.status = 'active'`,
+    [userId, workspaceId],
+  );
+  if (!u) throw invalid(field, 'no active user with this id in the workspace');
+  const member = await one(sql, `SELECT 1 AS ok FROM inbox_members WHERE inbox_id = $1 AND user_id = $2`, [inboxId, userId]);
+  if (!member && !(u.permissions as string[]).includes('conversation.read_all')) {
+    throw invalid(field, "this user is not a member of the conversation's inbox; add them to the inbox first");
+  }
+  return { name: u.name as string };
+}
+
 export function createConversationService(deps: { db: Database; events: DomainEvents; pipeline: MessagePipeline; inboxes: InboxService; files: FileUrlSigner }) {
   const { db, events, pipeline, inboxes, files } = deps;
 
@@ -172,17 +191,7 @@ export function createConversationService(deps: { db: Database; events: DomainEv
         if (before.assignee_id === assigneeId) return null;
         let activity = `${actorName(actor)} unassigned the conversation`;
         if (assigneeId) {
-          const u = await one(
-            tx,
-            `SELECT u.name, r.permissions FROM users u JOIN roles r ON r.id = u.role_id
-             WHERE u.id = $1 AND u.workspace_id = $2 AND u.status = 'active'`,
-            [assigneeId, actor.workspaceId],
-          );
-          if (!u) throw invalid('body.assigneeId', 'no active user with this id in the workspace');
-          const member = await one(tx, `SELECT 1 AS ok FROM inbox_members WHERE inbox_id = $1 AND user_id = $2`, [before.inbox_id, assigneeId]);
-          if (!member && !(u.permissions as string[]).includes('conversation.read_all')) {
-            throw invalid('body.assigneeId', 'this user is not a member of the conversation\'s inbox; add them to the inbox first');
-          }
+          const u = await assertAssignable(tx, actor.workspaceId, before.inbox_id as string, assigneeId, 'body.assigneeId');
           activity = actor.kind === 'user' && actor.userId === assigneeId ? `${actor.name} self-assigned the conversation` : `${actorName(actor)} assigned the conversation to ${u.name as string}`;
         }
         // A manual assignment takes the conversation out of the routing queue.

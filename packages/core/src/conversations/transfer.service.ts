@@ -26,6 +26,7 @@ import type { DomainEvents } from '../shared/events.ts';
 import type { JobContext, JobQueue, Job } from '../jobs/job-queue.ts';
 import type { AppendResult, MessagePipeline } from '../messages/pipeline.ts';
 import { presentConversation } from '../messages/present.ts';
+import { assertAssignable } from './conversation.service.ts';
 import type { ConversationService } from './conversation.service.ts';
 
 export const TRANSFER_EXPIRE_QUEUE = 'transfers.expire';
@@ -150,17 +151,7 @@ export function createTransferService(deps: {
       const conv = (await one(tx, `SELECT * FROM conversations WHERE id = $1 AND workspace_id = $2 FOR UPDATE`, [visible.id, actor.workspaceId]))!;
       if (conv.assignee_id !== actor.userId && !isSupervisor(actor)) throw forbidden('only the assignee of this conversation or a supervisor can transfer it');
       if (conv.status === 'resolved') throw conflict('this conversation is resolved; reopen it before transferring it');
-      const u = await one(
-        tx,
-        `SELECT u.name, r.permissions FROM users u JOIN roles r ON r.id = u.role_id
-         WHERE u.id = $1 AND u.workspace_id = $2 AND u.status = 'active'`,
-        [toUserId, actor.workspaceId],
-      );
-      if (!u) throw invalid('body.toUserId', 'no active user with this id in the workspace');
-      const member = await one(tx, `SELECT 1 AS ok FROM inbox_members WHERE inbox_id = $1 AND user_id = $2`, [conv.inbox_id, toUserId]);
-      if (!member && !(u.permissions as string[]).includes('conversation.read_all')) {
-        throw invalid('body.toUserId', "this user is not a member of the conversation's inbox; add them to the inbox first");
-      }
+      const u = await assertAssignable(tx, actor.workspaceId, conv.inbox_id as string, toUserId, 'body.toUserId');
       if (toUserId === conv.assignee_id) throw invalid('body.toUserId', 'the conversation is already assigned to this user');
       if (toUserId === actor.userId) throw invalid('body.toUserId', 'you cannot transfer a conversation to yourself (supervisors: use take-over)');
       const cancelled = await settlePending(tx, actor.workspaceId, conversationId, 'cancelled', actor.userId);
@@ -173,7 +164,7 @@ export function createTransferService(deps: {
       );
       const id = t!.id as string;
       await queue().enqueue<ExpireJob>(tx, { queue: TRANSFER_EXPIRE_QUEUE, payload: { workspaceId: actor.workspaceId, transferId: id }, workspaceId: actor.workspaceId, runAt: expiresAt, maxAttempts: 5 });
-      const text = `${actor.name} asked ${u.name as string} to take over this conversation${note ? `: ${note}` : ''}`;
+      const text = `${actor.name} asked ${u.name} to take over this conversation${note ? `: ${note}` : ''}`;
       const appended = await line(tx, actor.workspaceId, conversationId, actor, text, true);
       const conversation = presentConversation((await one(tx, `SELECT * FROM conversations WHERE id = $1`, [conversationId]))!);
       return { id, cancelled, appended, conversation };
