@@ -75,6 +75,21 @@ export function createConversationService(deps: { db: Database; events: DomainEv
     return r;
   }
 
+  /** An activity line ("X resolved the conversation") on the timeline, in the caller's transaction. */
+  function appendActivity(tx: Sql, actor: Actor, conversationId: string, text: string): Promise<AppendResult> {
+    return pipeline.appendInTx(tx, {
+      workspaceId: actor.workspaceId,
+      conversationId,
+      scope: {},
+      direction: 'activity',
+      private: false,
+      senderType: actor.kind === 'user' ? 'user' : 'system',
+      senderId: actor.kind === 'user' ? actor.userId : null,
+      contentType: 'text',
+      text,
+    });
+  }
+
   function actorName(actor: Actor): string {
     return actor.kind === 'user' ? actor.name : 'System';
   }
@@ -92,17 +107,7 @@ export function createConversationService(deps: { db: Database; events: DomainEv
       await tx.query(`UPDATE conversations SET ${assignments}, updated_at = now() WHERE id = $1 AND workspace_id = $2`, [id, actor.workspaceId, ...keys.map((k) => plan.set[k])]);
       let appended: AppendResult | null = null;
       if (plan.activity) {
-        appended = await pipeline.appendInTx(tx, {
-          workspaceId: actor.workspaceId,
-          conversationId: id,
-          scope: {},
-          direction: 'activity',
-          private: false,
-          senderType: actor.kind === 'user' ? 'user' : 'system',
-          senderId: actor.kind === 'user' ? actor.userId : null,
-          contentType: 'text',
-          text: plan.activity,
-        });
+        appended = await appendActivity(tx, actor, id, plan.activity);
       }
       const after = await one(tx, `SELECT * FROM conversations WHERE id = $1`, [id]);
       return { conversation: presentConversation(after!), appended, previousAssigneeId: before.assignee_id as string | null };
@@ -252,17 +257,7 @@ export function createConversationService(deps: { db: Database; events: DomainEv
           [input.conversationId, actor.workspaceId, input.assigneeId],
         );
         if (claimed.length === 0) return { ok: false as const, reason: 'taken' };
-        const appended = await pipeline.appendInTx(tx, {
-          workspaceId: actor.workspaceId,
-          conversationId: input.conversationId,
-          scope: {},
-          direction: 'activity',
-          private: false,
-          senderType: actor.kind === 'user' ? 'user' : 'system',
-          senderId: actor.kind === 'user' ? actor.userId : null,
-          contentType: 'text',
-          text: input.activity,
-        });
+        const appended = await appendActivity(tx, actor, input.conversationId, input.activity);
         const conversation = presentConversation((await one(tx, `SELECT * FROM conversations WHERE id = $1`, [input.conversationId]))!);
         await input.record?.(tx, conversation);
         return { ok: true as const, conversation, appended };
