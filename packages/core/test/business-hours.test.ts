@@ -8,21 +8,11 @@ import {
   validateSchedule,
   wallClock,
 } from '../src/routing/business-hours/index.ts';
-import { AppError } from '../src/shared/errors.ts';
+import { issuesOf } from './helpers/issues.ts';
 
 const at = (iso: string) => new Date(iso);
 const day = (date: string) => Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / 86_400_000;
 
-function issuesOf(fn: () => unknown): { path: string; message: string }[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('validation_failed');
-    return (err as AppError).issues ?? [];
-  }
-  throw new Error('expected a validation error');
-}
 
 /** A Chinese customer-service desk: split weekday shifts, a Saturday, 国庆 closed, make-up working days (调休). */
 const shanghai: BusinessScheduleBody = validateSchedule({

@@ -17,7 +17,7 @@ import {
   validateRuleSet,
   type RoutingCatalog,
 } from '../src/routing/rules/index.ts';
-import { AppError } from '../src/shared/errors.ts';
+import { issuesOf } from './helpers/issues.ts';
 
 const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const VIP_TEAM = uuid(1);
@@ -45,16 +45,6 @@ const rules = (input: RoutingRuleInput[]) => validateRuleSet(input, catalog).rul
 const facts = (f: Partial<RoutingFactsInput> = {}) =>
   RoutingFacts.parse({ channelType: 'web', inboxId: WEB_INBOX, contact: {}, ...f });
 
-function issuesOf(fn: () => unknown): { path: string; message: string }[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AppError);
-    expect((err as AppError).code).toBe('validation_failed');
-    return (err as AppError).issues ?? [];
-  }
-  throw new Error('expected a validation error');
-}
 
 const vipRule: RoutingRuleInput = {
   id: 'vip',

@@ -96,6 +96,22 @@ const isoOrNull = (v: unknown): string | null => (v == null ? null : iso(v));
 const ms = (v: unknown): number | null => (v == null ? null : new Date(v as string).getTime());
 
 /** Ensures the agent has a presence row (defaults: offline, capacity 5). */
+/**
+ * Puts an unassigned open conversation into the queue (keeping an earlier queued_at: its place in line).
+ * Undefined when it is no longer unassigned and open; `newly` when it was not queued before.
+ */
+async function markQueued(sql: Sql, workspaceId: string, conversationId: string): Promise<{ newly: boolean } | undefined> {
+  const r = await one(
+    sql,
+    `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
+     UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
+     WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
+     RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
+    [conversationId, workspaceId],
+  );
+  return r ? { newly: Boolean(r.newly) } : undefined;
+}
+
 async function ensurePresence(sql: Sql, workspaceId: string, userId: string): Promise<void> {
   await sql.query(`INSERT INTO agent_presence (user_id, workspace_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`, [userId, workspaceId]);
 }
@@ -436,14 +452,7 @@ export function createRoutingService(deps: {
     const customerZone = facts.timeZone && isValidZone(facts.timeZone) ? facts.timeZone : null;
     const text = closedText(opens, customerZone ?? schedule.timeZone, facts.language ?? null);
     const r = await db.transaction(async (tx) => {
-      const queued = await one(
-        tx,
-        `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
-         UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
-         WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
-         RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
-        [conversationId, workspaceId],
-      );
+      const queued = await markQueued(tx, workspaceId, conversationId);
       if (!queued) return null;
       const notice = await tx.query(
         `INSERT INTO routing_closed_notices (conversation_id, workspace_id, opens_at) VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING opens_at`,
@@ -463,7 +472,7 @@ export function createRoutingService(deps: {
         });
         if (opens) await scheduleOpeningDrain(tx, workspaceId, opens);
       }
-      return { newly: Boolean(queued.newly), appended };
+      return { newly: queued.newly, appended };
     });
     if (!r) return { outcome: 'skipped', why: 'changed' };
     if (r.appended) pipeline.publish(r.appended);
@@ -548,18 +557,11 @@ export function createRoutingService(deps: {
       lost.push({ agentId: pick.agent.userId, refused: r.reason });
       candidates = candidates.filter((c) => c.userId !== pick.agent.userId);
     }
-    const queued = await one(
-      db,
-      `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
-       UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
-       WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
-       RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
-      [conversationId, workspaceId],
-    );
+    const queued = await markQueued(db, workspaceId, conversationId);
     if (!queued) return { outcome: 'skipped', why: 'changed' };
     // A candidate was only busy with another claim: try the queue again once those claims are done.
     if (lost.some((l) => l.refused === 'busy')) void enqueueDrain(workspaceId, 'candidates were busy').catch((err: unknown) => log.warn({ err }, 'routing: drain after busy candidates failed'));
-    const newly = Boolean(queued.newly);
+    const newly = queued.newly;
     if (newly) {
       const why = agentRule && !agentRule.fallbackTeamId && !agentRule.available ? 'the agent named by the rule is not available'
         : strategy.name === 'manual' ? 'manual pick-up: agents claim from the queue' : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
