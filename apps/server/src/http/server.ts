@@ -8,6 +8,7 @@ import type { Actor } from '@huiliu/core/auth/actor';
 import type { Services } from '../services.ts';
 import { defineRoute, parseOrThrow, type AnyRoute, type AuthKind } from './route.ts';
 import { buildOpenApi } from './openapi.ts';
+import { registerBrowserApps, registerWidgetCors } from './static.ts';
 import { authRoutes } from './routes/auth.routes.ts';
 import { workspaceRoutes } from './routes/workspace.routes.ts';
 import { inboxRoutes } from './routes/inbox.routes.ts';
@@ -79,7 +80,12 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     req.log.error({ err, url: req.url, method: req.method }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'something went wrong on our side; the error was logged'));
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  registerWidgetCors(app);
+  const workbenchFallback = await registerBrowserApps(app, { publicUrl: opts.publicUrl });
+  app.setNotFoundHandler((req, reply) => {
+    if (workbenchFallback(req, reply)) return;
+    return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
 
   async function authenticate(req: FastifyRequest, kind: AuthKind): Promise<Actor | undefined> {
     if (kind === 'public') return undefined;

@@ -1,0 +1,105 @@
+import { useEffect, useState } from 'react';
+import { Avatar, Badge, Dropdown, Layout, Menu, Segmented, Select, Space, Tooltip, Typography } from 'antd';
+import { ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined } from '@ant-design/icons';
+import { Outlet, useLocation, useNavigate } from 'react-router';
+import { api } from '../lib/api.ts';
+import { useI18n, type Locale } from '../lib/i18n.tsx';
+import { useSession } from '../lib/session.tsx';
+import { useConnectionStatus } from '../lib/realtime.ts';
+
+type Presence = 'online' | 'busy' | 'away' | 'offline';
+const PRESENCE_COLOR: Record<Presence, string> = { online: '#52c41a', busy: '#faad14', away: '#bfbfbf', offline: '#ff4d4f' };
+
+/** Left navigation, the language switch, the agent's presence and account menu around every page. */
+export function AppShell() {
+  const session = useSession();
+  const { t, locale, setLocale } = useI18n();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const status = useConnectionStatus();
+  const [presence, setPresence] = useState<Presence>('online');
+
+  useEffect(() => {
+    api<{ items?: { userId: string; status: Presence }[] } | { userId: string; status: Presence }[]>('GET', '/presence')
+      .then((r) => {
+        const items = Array.isArray(r) ? r : (r.items ?? []);
+        const mine = items.find((p) => p.userId === session.user.id);
+        if (mine) setPresence(mine.status);
+      })
+      .catch(() => undefined);
+  }, [session.user.id]);
+
+  const changePresence = async (status: Presence) => {
+    setPresence(status);
+    await api('PUT', '/presence', { status }).catch(() => undefined);
+  };
+
+  const admin = session.can('workspace.manage') || session.can('user.manage');
+  const items = [
+    { key: '/conversations', icon: <MessageOutlined />, label: t('nav.conversations') },
+    { key: '/contacts', icon: <ContactsOutlined />, label: t('nav.contacts') },
+    ...(admin
+      ? [
+          {
+            key: 'admin', icon: <SettingOutlined />, label: t('nav.admin'),
+            children: [
+              { key: '/admin/users', icon: <UserOutlined />, label: t('nav.users') },
+              { key: '/admin/teams', icon: <TeamOutlined />, label: t('nav.teams') },
+              { key: '/admin/inboxes', icon: <InboxOutlined />, label: t('nav.inboxes') },
+              { key: '/admin/canned-responses', icon: <ThunderboltOutlined />, label: t('nav.canned') },
+            ],
+          },
+        ]
+      : []),
+  ];
+  const selected = items.flatMap((i) => ('children' in i && i.children ? i.children : [i])).map((i) => i.key).filter((k) => location.pathname.startsWith(k));
+
+  return (
+    <Layout style={{ height: '100vh' }}>
+      <Layout.Sider width={200} theme="light" breakpoint="lg" collapsedWidth={56} style={{ borderRight: '1px solid #f0f0f0' }}>
+        <div style={{ padding: '16px 20px', fontWeight: 600, fontSize: 18, whiteSpace: 'nowrap', overflow: 'hidden' }}>
+          <ApiOutlined style={{ color: '#1677ff' }} /> {t('app.name')}
+        </div>
+        <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
+      </Layout.Sider>
+      <Layout>
+        <Layout.Header style={{ background: '#fff', padding: '0 16px', height: 52, lineHeight: '52px', borderBottom: '1px solid #f0f0f0', display: 'flex', justifyContent: 'space-between' }}>
+          <Typography.Text type="secondary" ellipsis>{session.workspace.name}</Typography.Text>
+          <Space size="middle">
+            {status !== 'online' && (
+              <Typography.Text type="warning" data-testid="connection-status">{t(status === 'connecting' ? 'conn.reconnecting' : 'conn.offline')}</Typography.Text>
+            )}
+            <Segmented<Locale>
+              size="small"
+              value={locale}
+              onChange={setLocale}
+              options={[{ label: '中文', value: 'zh-CN' }, { label: 'EN', value: 'en' }]}
+              data-testid="locale-switch"
+            />
+            <Tooltip title={t('presence.tooltip')}>
+              <Select<Presence>
+                size="small"
+                value={presence}
+                onChange={changePresence}
+                style={{ width: 110 }}
+                data-testid="presence-select"
+                options={(['online', 'busy', 'away', 'offline'] as const).map((p) => ({ value: p, label: <Badge color={PRESENCE_COLOR[p]} text={t(`presence.${p}`)} /> }))}
+              />
+            </Tooltip>
+            <Dropdown
+              menu={{ items: [{ key: 'logout', icon: <LogoutOutlined />, label: t('auth.logout'), onClick: () => void session.logout() }] }}
+            >
+              <Space style={{ cursor: 'pointer' }} data-testid="user-menu">
+                <Avatar size="small" src={session.user.avatarUrl ?? undefined}>{session.user.name.slice(0, 1)}</Avatar>
+                <span>{session.user.name}</span>
+              </Space>
+            </Dropdown>
+          </Space>
+        </Layout.Header>
+        <Layout.Content style={{ overflow: 'auto', background: '#f5f5f5' }}>
+          <Outlet />
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

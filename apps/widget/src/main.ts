@@ -1,0 +1,2 @@
+import { createChatClient, createSocketIoTransport } from '@huiliu/client';
+console.log(createChatClient, createSocketIoTransport);

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vite';
+
+// One self-contained script (IIFE) that a site embeds with a single <script> tag; served by the Huiliu
+// server as /widget.js. Budget: ≤ 35 KB gzipped (checked by the widget test and reported by the build).
+export default defineConfig({
+  root: import.meta.dirname,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2020',
+    lib: { entry: 'src/main.ts', formats: ['iife'], name: 'HuiliuWidget', fileName: () => 'widget.js' },
+    minify: 'esbuild',
+    reportCompressedSize: true,
+  },
+});
