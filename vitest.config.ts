@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: pure unit tests, integration tests on embedded PGlite, and the same integration
+// Four projects: pure unit tests, integration tests on embedded PGlite, the same integration
 // tests against the real PostgreSQL server (TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres).
-// Each integration test file creates its own database and drops it afterwards.
+// Each integration test file creates its own database and drops it afterwards. Then browser tests (e2e).
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -23,6 +23,18 @@ export default defineConfig({
           name: 'postgres',
           include: ['apps/*/test/**/*.int.test.ts'],
           env: { HUILIU_TEST_DB: 'postgres' },
+        },
+      },
+      {
+        // Browser end-to-end tests: real Chromium (CHROMIUM_PATH, default /usr/bin/chromium) against Huiliu
+        // started as a user starts it (child process, embedded database). Needs `npm run build:ui` first
+        // (npm test does it).
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['apps/*/test/e2e/**/*.e2e.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createLogger } from '@huiliu/core/shared/logger';
 import { DataDirLockedError } from '@huiliu/core/db/data-dir-lock';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { startHuiliu, VERSION } from './app.ts';
+import { startHuiliu, VERSION, type Huiliu } from './app.ts';
 import { adminCreate } from './cli/admin-create.ts';
 import { backup, restore } from './cli/backup.ts';
 import { migrateToPostgres } from './cli/migrate-to-postgres.ts';
@@ -21,14 +21,27 @@ async function run(fn: (config: Config) => Promise<void>): Promise<void> {
   }
 }
 
+/** The web-widget inbox of the demo workspace, if there is one (printed as the demo page on every start). */
+async function demoWidgetInbox(node: Huiliu): Promise<string | undefined> {
+  const rows = await node.services.db.query<{ public_id: string }>(
+    `SELECT i.public_id FROM inboxes i JOIN workspaces w ON w.id = i.workspace_id
+     WHERE w.slug = 'demo' AND i.channel_type = 'web' AND i.deleted_at IS NULL ORDER BY i.created_at LIMIT 1`,
+  );
+  return rows[0]?.public_id;
+}
+
 async function start(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const startedAt = Date.now();
   const node = await startHuiliu({ config, logger });
   const base = config.publicUrl;
+  const demoInbox = node.demo?.widgetInboxPublicId ?? (await demoWidgetInbox(node));
   const lines = [
     '',
     `  Huiliu ${VERSION} is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}) — started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    '',
+    `  Agent workbench ${base}/   ← sign in here`,
+    ...(demoInbox ? [`  Demo shop page  ${base}/demo/${demoInbox}   ← chat as a customer through the widget`] : []),
     '',
     `  API            ${base}/api/v1`,
     `  API reference  ${base}/openapi.json`,
@@ -41,7 +54,7 @@ async function start(config: Config): Promise<void> {
       '  A demo workspace was created. Its password is shown ONLY NOW — write it down:',
       `    workspace   ${node.demo.workspace}`,
       `    admin       ${node.demo.adminEmail}`,
-      `    agents      ${node.demo.agentEmails.join(', ')}`,
+      `    agents      ${node.demo.agentEmails.join(' ')}`,
       `    password    ${node.demo.password}   (same for all three)`,
       `    widget inbox publicId  ${node.demo.widgetInboxPublicId}`,
       '',

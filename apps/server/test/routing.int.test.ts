@@ -235,7 +235,7 @@ describe('the queue', () => {
     expect(badTeam.status).toBe(400);
     expect(badTeam.body.error.issues[0].path).toBe('body.strategy');
     const tr = await t.api('PUT', `/api/v1/teams/${team.body.id}/routing`, { token: w.admin, body: { strategy: 'manual' } });
-    expect(tr.body).toEqual({ teamId: team.body.id, strategy: 'manual', stickyMinutes: 1440 });
+    expect(tr.body).toEqual({ teamId: team.body.id, strategy: 'manual', stickyMinutes: 1440, queueTimeoutSeconds: null, overflow: null });
 
     const c = await quickConversation(w);
     t.node.services.events.emit('conversation.handoff_requested', { workspaceId: w.workspaceId, conversationId: c.id, reason: 'flow_action', teamId: team.body.id });

@@ -98,6 +98,8 @@ export const ServerEvents = {
   read: ReadEvent,
   'session.revoked': SessionRevokedEvent,
   'queue.updated': QueueUpdatedEvent,
+  /** Offer to all: you may accept this waiting conversation (POST /conversations/:id/claim; first wins). */
+  'conversation.offered': z.object({ conversationId: Id }),
   'transfer.requested': TransferEvent,
   'transfer.responded': TransferEvent,
 } as const;

@@ -210,6 +210,9 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     s.events.on('queue.updated', (e) => {
       io.to(rooms.contact(e.contactId)).emit('queue.updated', { conversationId: e.conversationId, position: e.position, estimatedWaitSeconds: e.estimatedWaitSeconds });
     }),
+    s.events.on('conversation.offered', ({ conversationId, agentIds }) => {
+      io.to(agentIds.map((id) => rooms.user(id))).emit('conversation.offered', { conversationId });
+    }),
     s.events.on('transfer.requested', ({ transfer, conversation }) => {
       if (transfer.toUserId) io.to(rooms.user(transfer.toUserId)).emit('transfer.requested', { transfer, conversation });
     }),

@@ -22,10 +22,20 @@ export const UserRoutingBody = z.strictObject({
   skills: SkillLevels.optional().describe('Skills with levels 1–10, e.g. {"refund": 3}; replaces the previous set'),
 });
 
-export const TeamRoutingBody = z.strictObject({
-  strategy: StrategyName.optional(),
-  stickyMinutes: z.number().int().min(1, 'stickyMinutes must be at least 1').max(43_200).optional().describe('Sticky strategy: how long the last agent of a contact stays preferred'),
-});
+/** `{ action: 'route_to_team', teamId }`, `{ action: 'leave_message' }`, `{ action: 'back_to_bot' }` or a kind another module registered. */
+export const OverflowSetting = z
+  .object({ action: z.string().regex(/^[a-z_]{1,40}$/, 'an overflow action like route_to_team, leave_message, back_to_bot') })
+  .catchall(z.unknown())
+  .describe('What happens when a conversation waited longer than queueTimeoutSeconds');
+
+export const TeamRoutingBody = z
+  .strictObject({
+    strategy: StrategyName.optional(),
+    stickyMinutes: z.number().int().min(1, 'stickyMinutes must be at least 1').max(43_200).optional().describe('Sticky strategy: how long the last agent of a contact stays preferred'),
+    queueTimeoutSeconds: z.number().int('queueTimeoutSeconds must be whole seconds').min(10, 'queueTimeoutSeconds is at least 10').max(86_400, 'queueTimeoutSeconds is at most 86400 (one day)').nullable().optional()
+      .describe('How long a conversation may wait in this team\'s queue before the overflow action runs; null = no timeout'),
+    overflow: OverflowSetting.nullable().optional(),
+  });
 
 export const AgentPresence = z.object({
   userId: Id,
@@ -40,7 +50,13 @@ export const AgentPresence = z.object({
 });
 export type AgentPresence = z.infer<typeof AgentPresence>;
 
-export const TeamRouting = z.object({ teamId: Id, strategy: StrategyName, stickyMinutes: z.number().int() });
+export const TeamRouting = z.object({
+  teamId: Id,
+  strategy: StrategyName,
+  stickyMinutes: z.number().int(),
+  queueTimeoutSeconds: z.number().int().nullable(),
+  overflow: z.record(z.string(), z.unknown()).nullable(),
+});
 export type TeamRouting = z.infer<typeof TeamRouting>;
 
 export const RoutingDecision = z.object({
@@ -48,7 +64,7 @@ export const RoutingDecision = z.object({
   conversationId: Id,
   agentId: Id.nullable(),
   strategy: z.string(),
-  outcome: z.enum(['assigned', 'queued', 'claimed', 'requeued']),
+  outcome: z.enum(['assigned', 'queued', 'claimed', 'requeued', 'overflow', 'offered']),
   reason: z.record(z.string(), z.unknown()),
   createdAt: Timestamp,
 });

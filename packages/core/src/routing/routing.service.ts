@@ -27,7 +27,7 @@ import type { Database, Row, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { Actor, UserActor } from '../auth/actor.ts';
 import { requirePermission } from '../auth/actor.ts';
-import { conflict, forbidden, notFound } from '../shared/errors.ts';
+import { AppError, conflict, forbidden, notFound } from '../shared/errors.ts';
 import type { DomainEvents, HandoffReason } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { ConversationService } from '../conversations/conversation.service.ts';
@@ -44,12 +44,16 @@ import type { MessagePipeline } from '../messages/pipeline.ts';
 import { evaluateRules } from './rules/index.ts';
 import { isOpen, nextOpening } from './business-hours/index.ts';
 import { loadSchedules } from './routing-rules.service.ts';
+import { presentConversation } from '../messages/present.ts';
+import { createOverflowRegistry, MAX_OVERFLOWS, type OverflowIssue, type OverflowRegistry } from './overflow.ts';
 
 export const ROUTE_QUEUE = 'routing.route';
 export const DRAIN_QUEUE = 'routing.drain';
 export const PRESENCE_TIMEOUT_QUEUE = 'routing.presence_timeout';
 /** A business-hours opening: drains the workspace's queue when a closed team opens again. */
 export const OPENING_QUEUE = 'routing.opening';
+/** A team's queue timeout: runs the team's overflow action if the conversation is still waiting. */
+export const QUEUE_TIMEOUT_QUEUE = 'routing.queue_timeout';
 const CONSUMER_NAME = 'routing';
 
 export interface RoutingOptions {
@@ -81,6 +85,14 @@ export type RouteOutcome =
   | { outcome: 'assigned'; agentId: string }
   | { outcome: 'queued'; newly: boolean }
   | { outcome: 'skipped'; why: string };
+
+interface QueueTimeoutJob {
+  workspaceId: string;
+  conversationId: string;
+  /** The wait this timeout belongs to: a later wait (or another team) has its own job. */
+  teamId: string;
+  queuedAt: string;
+}
 
 interface PresenceTimeoutJob {
   workspaceId: string;
@@ -144,8 +156,11 @@ export function createRoutingService(deps: {
   options?: Partial<RoutingOptions>;
   /** For the visitor's "we are closed now" message. */
   pipeline: MessagePipeline;
+  /** Queue overflow actions; other modules register theirs on `routing.overflowActions`. */
+  overflow?: OverflowRegistry;
 }) {
   const { db, events, conversations, inboxes, pipeline } = deps;
+  const overflowActions = deps.overflow ?? createOverflowRegistry();
   const log = deps.logger.child({ component: 'routing' });
   /** Mutable on purpose: tests shorten the grace period of a running node. */
   const options: RoutingOptions = { ...DEFAULT_ROUTING_OPTIONS, ...deps.options };
@@ -179,7 +194,7 @@ export function createRoutingService(deps: {
     return one(
       sql,
       `SELECT c.*, i.channel_type, COALESCE(tr.strategy, 'least_busy') AS strategy, COALESCE(tr.sticky_minutes, 1440) AS sticky_minutes, tr.last_agent_id AS rr_last_agent_id,
-         t.schedule_id AS team_schedule_id
+         t.schedule_id AS team_schedule_id, tr.queue_timeout_seconds, tr.overflow
        FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
        LEFT JOIN team_routing tr ON tr.team_id = c.team_id
        LEFT JOIN teams t ON t.id = c.team_id
@@ -559,16 +574,129 @@ export function createRoutingService(deps: {
     }
     const queued = await markQueued(db, workspaceId, conversationId);
     if (!queued) return { outcome: 'skipped', why: 'changed' };
+    if (strategy.name === 'offer_all') await offer(workspaceId, conversationId, strategyName, candidates, base);
     // A candidate was only busy with another claim: try the queue again once those claims are done.
     if (lost.some((l) => l.refused === 'busy')) void enqueueDrain(workspaceId, 'candidates were busy').catch((err: unknown) => log.warn({ err }, 'routing: drain after busy candidates failed'));
     const newly = queued.newly;
     if (newly) {
       const why = agentRule && !agentRule.fallbackTeamId && !agentRule.available ? 'the agent named by the rule is not available'
-        : strategy.name === 'manual' ? 'manual pick-up: agents claim from the queue' : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
+        : strategy.name === 'manual' ? 'manual pick-up: agents claim from the queue'
+        : strategy.name === 'offer_all' ? (candidates.length ? 'offered to every eligible agent; the first to accept gets it' : 'no eligible agent to offer it to') : online.length === 0 ? 'no agent online' : candidates.length === 0 ? 'no eligible agent with free capacity' : 'every pick was refused';
       await recordDecision(db, { workspaceId, conversationId, agentId: null, strategy: strategyName, outcome: 'queued', reason: { ...base, why, ...(lost.length ? { lost } : {}) } });
+      await scheduleQueueTimeout(workspaceId, conversationId);
       schedulePositions(workspaceId);
     }
     return { outcome: 'queued', newly };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Offer to all (strategies.ts offerAll)
+
+  /** Agents each waiting conversation was offered to (this node): a re-route offers only to new ones. */
+  const offeredTo = new Map<string, Set<string>>();
+
+  async function offer(workspaceId: string, conversationId: string, strategyName: string, candidates: RoutingCandidate[], base: Record<string, unknown>): Promise<void> {
+    const seen = offeredTo.get(conversationId) ?? new Set<string>();
+    const fresh = candidates.map((c) => c.userId).filter((id) => !seen.has(id));
+    if (fresh.length === 0) return;
+    for (const id of fresh) seen.add(id);
+    offeredTo.set(conversationId, seen);
+    await recordDecision(db, { workspaceId, conversationId, agentId: null, strategy: strategyName, outcome: 'offered', reason: { ...base, offeredTo: fresh } });
+    events.emit('conversation.offered', { workspaceId, conversationId, agentIds: fresh });
+  }
+
+  /** Conversations of offer-to-all teams waiting now that this agent could accept (skills, capacity, membership). */
+  async function offersFor(actor: UserActor): Promise<string[]> {
+    const waiting = await db.query(
+      `SELECT c.id FROM conversations c JOIN team_routing tr ON tr.team_id = c.team_id
+       WHERE c.workspace_id = $1 AND tr.strategy = 'offer_all' AND c.queued_at IS NOT NULL AND c.assignee_id IS NULL AND c.status = 'open'
+       ORDER BY ${QUEUE_ORDER_SQL} LIMIT 100`,
+      [actor.workspaceId],
+    );
+    const mine: string[] = [];
+    for (const w of waiting) {
+      const row = await loadConversation(db, actor.workspaceId, w.id as string);
+      if (!row) continue;
+      const conv = toRoutingConversation(row);
+      const candidates = eligibleCandidates(await loadCandidates(db, actor.workspaceId, conv), conv);
+      if (candidates.some((c) => c.userId === actor.userId)) mine.push(conv.id);
+    }
+    return mine;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Queue timeout and overflow (overflow.ts)
+
+  /** A durable timer for the conversation's current wait, when its team has a queue timeout. */
+  async function scheduleQueueTimeout(workspaceId: string, conversationId: string): Promise<void> {
+    const r = await one(
+      db,
+      `SELECT c.team_id, c.queued_at, tr.queue_timeout_seconds FROM conversations c JOIN team_routing tr ON tr.team_id = c.team_id
+       WHERE c.id = $1 AND c.workspace_id = $2 AND c.queued_at IS NOT NULL AND tr.queue_timeout_seconds IS NOT NULL AND tr.overflow IS NOT NULL`,
+      [conversationId, workspaceId],
+    );
+    if (!r) return;
+    const job: QueueTimeoutJob = { workspaceId, conversationId, teamId: r.team_id as string, queuedAt: iso(r.queued_at) };
+    // From now, not from queued_at: a conversation moved here by an overflow gets this team's full timeout.
+    const runAt = new Date(Date.now() + Number(r.queue_timeout_seconds) * 1000);
+    await db.transaction((tx) => queue().enqueue(tx, { queue: QUEUE_TIMEOUT_QUEUE, payload: job, workspaceId, orderingKey: `routing:${conversationId}`, runAt, maxAttempts: 5 }));
+  }
+
+  async function onQueueTimeout(job: QueueTimeoutJob): Promise<void> {
+    const { workspaceId, conversationId } = job;
+    const result = await db.transaction(async (tx) => {
+      // Still the same wait? (assigned, resolved, moved to another team or re-queued since → not ours)
+      const c = await one(
+        tx,
+        `SELECT c.id, c.team_id, c.contact_id, c.inbox_id, c.queued_at, i.channel_type, tr.overflow, tr.queue_timeout_seconds, COALESCE(tr.strategy, 'least_busy') AS strategy,
+           ct.attributes->>'locale' AS locale
+         FROM conversations c JOIN inboxes i ON i.id = c.inbox_id JOIN contacts ct ON ct.id = c.contact_id
+         LEFT JOIN team_routing tr ON tr.team_id = c.team_id
+         WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open' AND c.queued_at IS NOT NULL
+         FOR UPDATE OF c`,
+        [conversationId, workspaceId],
+      );
+      if (!c || c.team_id !== job.teamId || iso(c.queued_at) !== job.queuedAt || !c.overflow) return null;
+      const config = c.overflow as { action: string } & Record<string, unknown>;
+      const action = overflowActions.get(config.action);
+      const previous = await one(tx, `SELECT count(*) AS n FROM routing_decisions WHERE conversation_id = $1 AND outcome = 'overflow'`, [conversationId]);
+      const base = { trigger: 'queue_timeout', teamId: job.teamId, queueTimeoutSeconds: Number(c.queue_timeout_seconds), queuedAt: job.queuedAt, action: config.action };
+      if (!action || Number(previous?.n ?? 0) >= MAX_OVERFLOWS) {
+        await recordDecision(tx, { workspaceId, conversationId, agentId: null, strategy: c.strategy as string, outcome: 'queued', reason: { ...base, why: action ? `already overflowed ${MAX_OVERFLOWS} times; it stays queued` : `unknown overflow action ${config.action}` } });
+        return null;
+      }
+      const appended: Awaited<ReturnType<MessagePipeline['appendInTx']>>[] = [];
+      const { action: _kind, ...params } = config;
+      const outcome = await action.run({
+        tx, workspaceId, params,
+        conversation: { id: conversationId, teamId: job.teamId, contactId: c.contact_id as string, inboxId: c.inbox_id as string, channelType: c.channel_type as string },
+        zh: String(c.locale ?? '').toLowerCase().startsWith('zh'),
+        appendActivity: async (text, o = {}) => {
+          appended.push(await pipeline.appendInTx(tx, { workspaceId, conversationId, scope: {}, direction: 'activity', private: o.private ?? false, senderType: 'system', senderId: null, contentType: 'text', text }));
+        },
+      });
+      await recordDecision(tx, { workspaceId, conversationId, agentId: null, strategy: c.strategy as string, outcome: 'overflow', reason: { ...base, ...outcome.detail } });
+      return { outcome, appended };
+    });
+    if (!result) return;
+    for (const a of result.appended) pipeline.publish(a);
+    result.outcome.afterCommit?.(events);
+    // Status / team changed under the conversation service's feet: tell every console.
+    const updated = await one(db, `SELECT * FROM conversations WHERE id = $1 AND workspace_id = $2`, [conversationId, workspaceId]);
+    if (updated) events.emit('conversation.updated', { conversation: presentConversation(updated), previousAssigneeId: null });
+    schedulePositions(workspaceId);
+    if (result.outcome.reroute) {
+      const r = await route(workspaceId, conversationId, 'overflow');
+      if (r.outcome === 'queued') await scheduleQueueTimeout(workspaceId, conversationId);
+    }
+  }
+
+  /** Checks a team's overflow setting on save; the issues name `body.overflow.<field>`. */
+  async function validateOverflow(sql: Sql, workspaceId: string, teamId: string, overflow: { action: string } & Record<string, unknown>): Promise<OverflowIssue[]> {
+    const action = overflowActions.get(overflow.action);
+    if (!action) return [{ path: 'action', message: `unknown overflow action ${overflow.action}; use one of ${overflowActions.kinds().join(', ')}` }];
+    const { action: _kind, ...params } = overflow;
+    return action.validate(params, { sql, workspaceId, teamId });
   }
 
   /** Routes the workspace's queue in order (priority, then longest waiting) while agents have room. */
@@ -821,6 +949,7 @@ export function createRoutingService(deps: {
       }, { concurrency: db.kind === 'postgres' ? 2 : 1 });
       jobs.register<PresenceTimeoutJob>(PRESENCE_TIMEOUT_QUEUE, (job) => onPresenceTimeout(job.payload));
       jobs.register<{ workspaceId: string }>(OPENING_QUEUE, (job) => enqueueDrain(job.payload.workspaceId, 'business hours opened'));
+      jobs.register<QueueTimeoutJob>(QUEUE_TIMEOUT_QUEUE, (job) => onQueueTimeout(job.payload));
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       offs.push(
@@ -832,6 +961,7 @@ export function createRoutingService(deps: {
         }),
         events.on('conversation.updated', ({ conversation: c, previousAssigneeId }) => {
           if (stopped) return;
+          if (c.assigneeId !== null || c.status !== 'open') offeredTo.delete(c.id);
           const freed = previousAssigneeId !== null && (c.assigneeId !== previousAssigneeId || c.status === 'resolved' || c.status === 'snoozed');
           if (freed) background('drain', enqueueDrain(c.workspaceId, 'capacity freed'));
           // Unassigned by a person (or re-queued): it needs a human again.
@@ -855,6 +985,8 @@ export function createRoutingService(deps: {
 
     route,
     drain,
+    /** Queue overflow actions: later modules (tickets, SLA) register their own kinds here. */
+    overflowActions,
 
     /** Drops the cached rules and schedules of a workspace (after a save; this node only, see routingConfig). */
     invalidateRoutingConfig,
@@ -922,20 +1054,34 @@ export function createRoutingService(deps: {
       return result;
     },
 
-    async updateTeamRouting(actor: Actor, teamId: string, body: { strategy?: StrategyName | undefined; stickyMinutes?: number | undefined }): Promise<TeamRouting> {
+    async updateTeamRouting(
+      actor: Actor,
+      teamId: string,
+      body: { strategy?: StrategyName | undefined; stickyMinutes?: number | undefined; queueTimeoutSeconds?: number | null | undefined; overflow?: ({ action: string } & Record<string, unknown>) | null | undefined },
+    ): Promise<TeamRouting> {
       requirePermission(actor, 'routing.manage');
       const r = await db.transaction(async (tx) => {
-        const team = await one(tx, `SELECT id FROM teams WHERE id = $1 AND workspace_id = $2`, [teamId, actor.workspaceId]);
+        const team = await one(tx, `SELECT t.id, tr.queue_timeout_seconds, tr.overflow FROM teams t LEFT JOIN team_routing tr ON tr.team_id = t.id WHERE t.id = $1 AND t.workspace_id = $2`, [teamId, actor.workspaceId]);
         if (!team) throw notFound('team');
+        const timeout = body.queueTimeoutSeconds !== undefined ? body.queueTimeoutSeconds : ((team.queue_timeout_seconds as number | null) ?? null);
+        const overflow = body.overflow !== undefined ? body.overflow : ((team.overflow as ({ action: string } & Record<string, unknown>) | null) ?? null);
+        const issues = overflow ? (await validateOverflow(tx, actor.workspaceId, teamId, overflow)).map((i) => ({ path: `body.overflow.${i.path}`, message: i.message })) : [];
+        if (timeout !== null && !overflow) issues.push({ path: 'body.overflow', message: 'a queue timeout needs an overflow action (route_to_team, leave_message, back_to_bot)' });
+        if (issues.length) throw new AppError('validation_failed', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
         return one(
           tx,
-          `INSERT INTO team_routing (team_id, workspace_id, strategy, sticky_minutes) VALUES ($1, $2, COALESCE($3, 'least_busy'), COALESCE($4::int, 1440))
-           ON CONFLICT (team_id) DO UPDATE SET strategy = COALESCE($3, team_routing.strategy), sticky_minutes = COALESCE($4::int, team_routing.sticky_minutes), updated_at = now()
-           RETURNING team_id, strategy, sticky_minutes`,
-          [teamId, actor.workspaceId, body.strategy ?? null, body.stickyMinutes ?? null],
+          `INSERT INTO team_routing (team_id, workspace_id, strategy, sticky_minutes, queue_timeout_seconds, overflow)
+           VALUES ($1, $2, COALESCE($3, 'least_busy'), COALESCE($4::int, 1440), $5::int, $6::text::jsonb)
+           ON CONFLICT (team_id) DO UPDATE SET strategy = COALESCE($3, team_routing.strategy), sticky_minutes = COALESCE($4::int, team_routing.sticky_minutes),
+             queue_timeout_seconds = $5::int, overflow = $6::text::jsonb, updated_at = now()
+           RETURNING team_id, strategy, sticky_minutes, queue_timeout_seconds, overflow`,
+          [teamId, actor.workspaceId, body.strategy ?? null, body.stickyMinutes ?? null, timeout, overflow ? JSON.stringify(overflow) : null],
         );
       });
-      return { teamId: r!.team_id as string, strategy: r!.strategy as StrategyName, stickyMinutes: Number(r!.sticky_minutes) };
+      return {
+        teamId: r!.team_id as string, strategy: r!.strategy as StrategyName, stickyMinutes: Number(r!.sticky_minutes),
+        queueTimeoutSeconds: (r!.queue_timeout_seconds as number | null) ?? null, overflow: (r!.overflow as Record<string, unknown> | null) ?? null,
+      };
     },
 
     // ---- conversations
@@ -974,6 +1120,12 @@ export function createRoutingService(deps: {
       }
       schedulePositions(actor.workspaceId);
       return r.conversation;
+    },
+
+    /** Conversations offered to the signed-in agent now (offer-to-all teams); accept = claim. */
+    async offers(actor: Actor): Promise<string[]> {
+      if (actor.kind !== 'user') throw forbidden('only agents receive offers');
+      return offersFor(actor);
     },
 
     async queueStatus(actor: Actor, conversationId: string): Promise<QueueStatus> {

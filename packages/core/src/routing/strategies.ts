@@ -7,7 +7,7 @@
  */
 import type { Priority } from '@huiliu/contracts';
 
-export const STRATEGY_NAMES = ['least_busy', 'round_robin', 'least_recently_routed', 'sticky', 'manual'] as const;
+export const STRATEGY_NAMES = ['least_busy', 'round_robin', 'least_recently_routed', 'sticky', 'manual', 'offer_all'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 export interface RoutingCandidate {
@@ -130,12 +130,23 @@ export const manual: RoutingStrategy = {
   pickAgent: () => null,
 };
 
+/**
+ * Offer to all: the engine picks nobody; every eligible agent is offered the conversation
+ * (`conversation.offered`) and the first to accept gets it — acceptance is the same atomic claim as a
+ * manual pick-up, so two agents accepting at once cannot both win.
+ */
+export const offerAll: RoutingStrategy = {
+  name: 'offer_all',
+  pickAgent: () => null,
+};
+
 export const STRATEGIES: Readonly<Record<StrategyName, RoutingStrategy>> = {
   least_busy: leastBusy,
   round_robin: roundRobin,
   least_recently_routed: leastRecentlyRouted,
   sticky,
   manual,
+  offer_all: offerAll,
 };
 
 const PRIORITY_RANK: Record<Priority, number> = { urgent: 4, high: 3, medium: 2, low: 1, none: 0 };

@@ -37,6 +37,13 @@ export interface DomainEventMap {
   'transfer.requested': { transfer: Transfer; conversation: Conversation };
   /** A transfer was accepted, declined, cancelled or expired (gateway: to the requester and the receiver). */
   'transfer.responded': { transfer: Transfer; conversation: Conversation };
+  /**
+   * The conversation goes back to the bot (queue overflow action `back_to_bot`): nobody took it in time.
+   * The bot (AI issue) consumes it and continues; a later handoff queues the conversation again.
+   */
+  'conversation.bot_resumed': { workspaceId: string; conversationId: string; reason: 'queue_timeout' };
+  /** Offer to all: these agents may accept the waiting conversation (first claim wins). */
+  'conversation.offered': { workspaceId: string; conversationId: string; agentIds: string[] };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
   'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }

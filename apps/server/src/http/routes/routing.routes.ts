@@ -21,7 +21,7 @@ export const routingRoutes = (s: Services) => [
     params: IdParams, body: UserRoutingBody, response: AgentPresence, handler: ({ actor, params, body }) => s.routing.updateUserRouting(actor, params.id, body),
   }),
   defineRoute({
-    method: 'PUT', url: '/api/v1/teams/:id/routing', summary: "Set a team's routing strategy (needs routing.manage)", tags: ['routing'], auth: 'user',
+    method: 'PUT', url: '/api/v1/teams/:id/routing', summary: "Set a team's routing strategy, queue timeout and overflow action (needs routing.manage)", tags: ['routing'], auth: 'user',
     params: IdParams, body: TeamRoutingBody, response: TeamRouting, handler: ({ actor, params, body }) => s.routing.updateTeamRouting(actor, params.id, body),
   }),
   defineRoute({
@@ -35,6 +35,10 @@ export const routingRoutes = (s: Services) => [
   defineRoute({
     method: 'POST', url: '/api/v1/conversations/:id/claim', summary: 'Pick an unassigned conversation up from the queue (409 if someone was faster or you are at capacity)', tags: ['routing'], auth: 'user',
     params: IdParams, response: Conversation, rateLimit: 300, handler: ({ actor, params }) => s.routing.claim(actor, params.id),
+  }),
+  defineRoute({
+    method: 'GET', url: '/api/v1/routing/offers', summary: 'Conversations offered to you now (offer-to-all teams); accept one with POST /conversations/:id/claim', tags: ['routing'], auth: 'user',
+    response: z.array(z.uuid()), handler: ({ actor }) => s.routing.offers(actor),
   }),
   defineRoute({
     method: 'GET', url: '/api/widget/v1/conversations/:id/queue', summary: "The visitor's place in the queue and the estimated wait", tags: ['widget'], auth: 'visitor',
