@@ -171,3 +171,27 @@ describe('offer to all', () => {
     }
   });
 });
+
+describe("supervisors' live view", () => {
+  it('supervisors get presence and queue changes live; agents do not see each other', async () => {
+    const w = await createWorld(t, 2, 'live');
+    const [a, b] = w.agents as [Agent, Agent];
+    const sup = await t.socket({ token: w.admin });
+    const peer = await t.socket({ token: b.token });
+    const presence: any[] = [];
+    const peerSaw: any[] = [];
+    let queueChanges = 0;
+    sup.on('presence.updated', (p) => presence.push(p));
+    sup.on('queue.changed', () => queueChanges++);
+    peer.on('presence.updated', (p) => peerSaw.push(p));
+    await new Promise((r) => setTimeout(r, 100)); // rooms are joined asynchronously after connect
+    await t.api('PUT', '/api/v1/presence', { token: a.token, body: { status: 'busy' } });
+    await until(async () => presence.find((p) => p.userId === a.id && p.status === 'busy'), 'presence.updated to the supervisor');
+    await t.api('PUT', `/api/v1/users/${a.id}/routing`, { token: w.admin, body: { capacity: 7 } });
+    await until(async () => presence.find((p) => p.userId === a.id && p.capacity === 7), 'capacity change to the supervisor');
+    const teamId = await team(w, 'Queue', [a], {});
+    await conversationIn(w, teamId); // a is busy: it waits
+    await until(async () => queueChanges > 0, 'queue.changed to the supervisor');
+    expect(peerSaw).toEqual([]);
+  });
+});

@@ -12,6 +12,8 @@ export const WorkspaceSettings = z.strictObject({
   /** Hosts the SSRF-safe HTTP client may reach even though they resolve to private addresses. */
   networkAllowlist: z.array(z.string().min(1).max(253)).max(100).default([]),
   defaultLocale: z.enum(['zh-CN', 'en']).default('zh-CN'),
+  /** An agent idle in the workbench this long (no keyboard, mouse or touch) is set away, and online again on return; 0 disables. */
+  agentIdleAwayMinutes: z.number().int().min(0).max(480).default(15),
 });
 export type WorkspaceSettings = z.infer<typeof WorkspaceSettings>;
 

@@ -98,6 +98,10 @@ export const ServerEvents = {
   read: ReadEvent,
   'session.revoked': SessionRevokedEvent,
   'queue.updated': QueueUpdatedEvent,
+  /** To supervisors (routing.manage): an agent's presence / capacity / load changed (shape of GET /presence items). */
+  'presence.updated': z.object({ userId: Id, name: z.string(), status: PresenceStatus, capacity: z.number().int(), load: z.number().int() }).passthrough(),
+  /** To supervisors: the routing queue changed; re-read GET /routing/queue. */
+  'queue.changed': z.object({}),
   /** Offer to all: you may accept this waiting conversation (POST /conversations/:id/claim; first wins). */
   'conversation.offered': z.object({ conversationId: Id }),
   'transfer.requested': TransferEvent,

@@ -26,6 +26,8 @@ const rooms = {
   wsAll: (id: string) => `wsall:${id}`,
   conv: (id: string) => `conv:${id}`,
   contact: (id: string) => `contact:${id}`,
+  /** Holders of routing.manage: live presence and queue changes. */
+  supervisors: (workspaceId: string) => `supervisors:${workspaceId}`,
 };
 
 interface SocketData {
@@ -82,7 +84,7 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
 
   async function joinAgentRooms(socket: Socket, actor: UserActor): Promise<void> {
     const inboxIds = await s.inboxes.visibleInboxIds(actor);
-    for (const room of socket.rooms) if (room.startsWith('inbox:') || room.startsWith('wsall:')) void socket.leave(room);
+    for (const room of socket.rooms) if (room.startsWith('inbox:') || room.startsWith('wsall:') || room.startsWith('supervisors:')) void socket.leave(room);
     // Conversations opened earlier stay watched only while they are still visible (membership may have shrunk).
     for (const room of [...socket.rooms].filter((r) => r.startsWith('conv:'))) {
       const visible = await s.conversations.getVisibleRow(s.db, actor, room.slice('conv:'.length)).then(() => true, () => false);
@@ -91,6 +93,7 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     const target: string[] = [];
     if (inboxIds === null) target.push(rooms.wsAll(actor.workspaceId));
     else target.push(...inboxIds.map(rooms.inbox));
+    if (actor.permissions.has('routing.manage')) target.push(rooms.supervisors(actor.workspaceId));
     await socket.join(target);
   }
 
@@ -210,6 +213,14 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     s.events.on('queue.updated', (e) => {
       io.to(rooms.contact(e.contactId)).emit('queue.updated', { conversationId: e.conversationId, position: e.position, estimatedWaitSeconds: e.estimatedWaitSeconds });
     }),
+    s.events.on('presence.updated', async ({ workspaceId, userId }) => {
+      // One read per change, sent to every supervisor; agents never see each other's presence.
+      const presence = await s.routing.presenceOfUser(workspaceId, userId).catch((err: unknown) => log.warn({ err }, 'presence: broadcast failed'));
+      if (presence) io.to(rooms.supervisors(workspaceId)).emit('presence.updated', presence);
+    }),
+    s.events.on('routing.queue_changed', ({ workspaceId }) => {
+      io.to(rooms.supervisors(workspaceId)).emit('queue.changed', {});
+    }),
     s.events.on('conversation.offered', ({ conversationId, agentIds }) => {
       io.to(agentIds.map((id) => rooms.user(id))).emit('conversation.offered', { conversationId });
     }),
@@ -241,6 +252,13 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
 
   return {
     io,
+    /**
+     * Whether a visitor has a live widget connection (a socket in their contact room, on any node through
+     * the adapter). The narrow question core asks for offline email replies; core never sees the gateway.
+     */
+    async isContactOnline(contactId: string): Promise<boolean> {
+      return (await io.in(rooms.contact(contactId)).fetchSockets()).length > 0;
+    },
     async close(): Promise<void> {
       unsubscribe.forEach((u) => u());
       // Close transports without a "server disconnect" packet: clients treat this like a network drop and

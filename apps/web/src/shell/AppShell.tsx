@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Avatar, Badge, Dropdown, Layout, Menu, Segmented, Select, Space, Tooltip, Typography } from 'antd';
 import { ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
@@ -8,6 +8,44 @@ import { useSession } from '../lib/session.tsx';
 import { useConnectionStatus } from '../lib/realtime.ts';
 
 type Presence = 'online' | 'busy' | 'away' | 'offline';
+
+/**
+ * Idle timeout: an online agent with no keyboard, mouse or touch input for the workspace's
+ * `agentIdleAwayMinutes` is set away (so routing stops sending them conversations), and online again on
+ * their next input — only when it was this timer that set them away, never after a manual choice.
+ */
+function useIdleAway(minutes: number, presence: Presence, change: (p: Presence) => Promise<void>) {
+  const auto = useRef(false);
+  const last = useRef(Date.now());
+  const state = useRef({ presence, change });
+  state.current = { presence, change };
+  useEffect(() => {
+    if (!minutes) return;
+    const onInput = () => {
+      last.current = Date.now();
+      if (auto.current && state.current.presence === 'away') {
+        auto.current = false;
+        void state.current.change('online');
+      }
+    };
+    const events = ['keydown', 'mousemove', 'mousedown', 'touchstart', 'wheel'] as const;
+    for (const e of events) window.addEventListener(e, onInput, { passive: true });
+    const timer = setInterval(() => {
+      if (state.current.presence === 'online' && Date.now() - last.current > minutes * 60_000) {
+        auto.current = true;
+        void state.current.change('away');
+      }
+    }, 15_000);
+    return () => {
+      for (const e of events) window.removeEventListener(e, onInput);
+      clearInterval(timer);
+    };
+  }, [minutes]);
+  // A manual change clears the automatic flag.
+  useEffect(() => {
+    if (presence !== 'away') auto.current = false;
+  }, [presence]);
+}
 const PRESENCE_COLOR: Record<Presence, string> = { online: '#52c41a', busy: '#faad14', away: '#bfbfbf', offline: '#ff4d4f' };
 
 /** Left navigation, the language switch, the agent's presence and account menu around every page. */
@@ -17,15 +55,11 @@ export function AppShell() {
   const navigate = useNavigate();
   const location = useLocation();
   const status = useConnectionStatus();
-  const [presence, setPresence] = useState<Presence>('online');
+  const [presence, setPresence] = useState<Presence>('offline');
 
   useEffect(() => {
-    api<{ items?: { userId: string; status: Presence }[] } | { userId: string; status: Presence }[]>('GET', '/presence')
-      .then((r) => {
-        const items = Array.isArray(r) ? r : (r.items ?? []);
-        const mine = items.find((p) => p.userId === session.user.id);
-        if (mine) setPresence(mine.status);
-      })
+    api<{ status: Presence }>('GET', '/presence/me')
+      .then((p) => setPresence(p.status))
       .catch(() => undefined);
   }, [session.user.id]);
 
@@ -33,6 +67,7 @@ export function AppShell() {
     setPresence(status);
     await api('PUT', '/presence', { status }).catch(() => undefined);
   };
+  useIdleAway(session.workspace.settings.agentIdleAwayMinutes, presence, changePresence);
 
   const admin = session.can('workspace.manage') || session.can('user.manage');
   const items = [

@@ -799,16 +799,22 @@ export function createRoutingService(deps: {
     const items = await queueSnapshot(workspaceId);
     const prev = lastSent.get(workspaceId) ?? new Map();
     const next = new Map<string, { contactId: string; position: number; eta: number }>();
+    let changed = false;
     for (const i of items) {
       next.set(i.conversationId, { contactId: i.contactId, position: i.position, eta: i.estimatedWaitSeconds });
       const p = prev.get(i.conversationId);
       if (!p || p.position !== i.position || p.eta !== i.estimatedWaitSeconds) {
+        changed = true;
         events.emit('queue.updated', { workspaceId, contactId: i.contactId, conversationId: i.conversationId, position: i.position, estimatedWaitSeconds: i.estimatedWaitSeconds });
       }
     }
     for (const [id, p] of prev) {
-      if (!next.has(id)) events.emit('queue.updated', { workspaceId, contactId: p.contactId, conversationId: id, position: null, estimatedWaitSeconds: null });
+      if (next.has(id)) continue;
+      changed = true;
+      events.emit('queue.updated', { workspaceId, contactId: p.contactId, conversationId: id, position: null, estimatedWaitSeconds: null });
     }
+    // Supervisors' live queue view: one nudge per change, they re-read the queue (it is filtered per viewer).
+    if (changed) events.emit('routing.queue_changed', { workspaceId });
     if (next.size) lastSent.set(workspaceId, next);
     else lastSent.delete(workspaceId);
   }
@@ -886,7 +892,10 @@ export function createRoutingService(deps: {
     if (job.kind === 'disconnect') {
       // A reconnect or a status change since the disconnect bumped the epoch: the agent is back.
       if (p.epoch !== job.epoch) return;
-      if (p.status !== 'offline') await setStatus(job.workspaceId, job.userId, 'offline');
+      if (p.status !== 'offline') {
+        await setStatus(job.workspaceId, job.userId, 'offline');
+        events.emit('presence.updated', { workspaceId: job.workspaceId, userId: job.userId });
+      }
       await requeueAgent(job.workspaceId, job.userId, 'disconnected');
       return;
     }
@@ -1004,6 +1013,7 @@ export function createRoutingService(deps: {
     async setPresence(actor: Actor, status: PresenceStatus): Promise<AgentPresence> {
       if (actor.kind !== 'user') throw forbidden('only agents have a presence');
       const r = await setStatus(actor.workspaceId, actor.userId, status);
+      if (r.changed) events.emit('presence.updated', { workspaceId: actor.workspaceId, userId: actor.userId });
       if (r.changed && status === 'online') await enqueueDrain(actor.workspaceId, 'agent online');
       if (r.changed && status === 'offline') await schedulePresenceTimeout({ workspaceId: actor.workspaceId, userId: actor.userId, kind: 'offline', epoch: r.epoch, statusChangedAt: r.statusChangedAt });
       if (r.changed) schedulePositions(actor.workspaceId);
@@ -1020,6 +1030,16 @@ export function createRoutingService(deps: {
       const p = await one(db, `UPDATE agent_presence SET last_seen_at = now() WHERE user_id = $1 AND workspace_id = $2 RETURNING status, epoch::text AS epoch`, [actor.userId, actor.workspaceId]);
       if (!p || p.status === 'offline' || stopped) return;
       await schedulePresenceTimeout({ workspaceId: actor.workspaceId, userId: actor.userId, kind: 'disconnect', epoch: p.epoch as string, statusChangedAt: null });
+    },
+
+    async myPresence(actor: Actor): Promise<AgentPresence> {
+      if (actor.kind !== 'user') throw forbidden('only agents have a presence');
+      return (await presenceOf(db, actor.workspaceId, actor.userId))[0]!;
+    },
+
+    /** One agent's presence (for the supervisors' live view; the caller decides who may see it). */
+    async presenceOfUser(workspaceId: string, userId: string): Promise<AgentPresence | undefined> {
+      return (await presenceOf(db, workspaceId, userId))[0];
     },
 
     async listPresence(actor: Actor): Promise<AgentPresence[]> {
@@ -1049,6 +1069,7 @@ export function createRoutingService(deps: {
         }
         return (await presenceOf(tx, actor.workspaceId, userId))[0]!;
       });
+      events.emit('presence.updated', { workspaceId: actor.workspaceId, userId });
       // More capacity may let queued conversations through.
       if (body.capacity !== undefined || body.channelCapacities || body.skills) await enqueueDrain(actor.workspaceId, 'routing settings changed');
       return result;

@@ -44,6 +44,10 @@ export interface DomainEventMap {
   'conversation.bot_resumed': { workspaceId: string; conversationId: string; reason: 'queue_timeout' };
   /** Offer to all: these agents may accept the waiting conversation (first claim wins). */
   'conversation.offered': { workspaceId: string; conversationId: string; agentIds: string[] };
+  /** An agent's presence, capacity or skills changed (gateway: to supervisors, i.e. routing.manage holders). */
+  'presence.updated': { workspaceId: string; userId: string };
+  /** The routing queue of a workspace changed (gateway: to supervisors, who re-read GET /routing/queue). */
+  'routing.queue_changed': { workspaceId: string };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
   'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }

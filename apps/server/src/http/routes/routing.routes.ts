@@ -13,6 +13,10 @@ export const routingRoutes = (s: Services) => [
     body: SetPresenceBody, response: AgentPresence, rateLimit: 120, handler: ({ actor, body }) => s.routing.setPresence(actor, body.status),
   }),
   defineRoute({
+    method: 'GET', url: '/api/v1/presence/me', summary: 'Your own presence, capacity, skills and load', tags: ['routing'], auth: 'user',
+    response: AgentPresence, handler: ({ actor }) => s.routing.myPresence(actor),
+  }),
+  defineRoute({
     method: 'GET', url: '/api/v1/presence', summary: "Agents' presence, capacity, skills and current load (needs routing.manage)", tags: ['routing'], auth: 'user',
     response: z.array(AgentPresence), handler: ({ actor }) => s.routing.listPresence(actor),
   }),
