@@ -227,6 +227,9 @@ describe('business hours', () => {
     const notices = msgs.body.items.filter((m: any) => m.text.startsWith('We are closed now; we open again at'));
     expect(notices).toHaveLength(1);
     expect(notices[0].text).toContain('09:00');
+    // 'ticket' without a ticket module: handled as the offline form, and the decision says so
+    expect(notices[0].text).toContain('Leave your question and your email');
+    expect(d.reason).toMatchObject({ handledAs: 'offline_form', note: 'no ticket module is installed' });
 
     // routing again (another message, a drain) neither assigns nor repeats the message
     expect(await t.node.services.routing.route(w.workspaceId, c.id, 'manual')).toMatchObject({ outcome: 'queued' });
@@ -242,11 +245,39 @@ describe('business hours', () => {
     const zh = await quickConversation(w, { attributes: { locale: 'zh-CN' } });
     expect(await t.node.services.routing.route(w.workspaceId, zh.id, 'manual')).toMatchObject({ outcome: 'queued' });
     const zhMsg = await one(t.node.services.db, `SELECT text FROM messages WHERE conversation_id = $1 AND direction = 'activity' AND text LIKE '我们现在不在服务时间%'`, [zh.id]);
-    expect(zhMsg!.text).toMatch(/^我们现在不在服务时间，将于 .*09:00.* 恢复服务。$/);
+    expect(zhMsg!.text).toMatch(/^我们现在不在服务时间，将于 .*09:00.* 恢复服务。请留下您的问题和邮箱，我们上班后会回复您。$/);
 
     // opening hours now (the schedule is replaced by an always-open one): the queue drains to the agent
     const open = await t.api('PUT', `/api/v1/routing/schedules/${sched.body.id}`, { token: w.admin, body: { name: 'Office', timeZone: 'Asia/Shanghai', weekly: everyDay([{ start: '00:00', end: '24:00' }]) } });
     expect(open.status).toBe(200);
     await until(async () => (await conv(c.id)).assignee_id === agent.id, 'the waiting conversation assigned once open');
+  });
+
+  it('outside business hours with bot_only: not queued, the bot is told to continue, the visitor hears so', async () => {
+    const w = await world(1);
+    const support = await team(w, 'Support', [w.agents[0]!]);
+    expect((await online(w.agents[0]!)).status).toBe(200);
+    const [today, tomorrow] = shanghaiDays();
+    const sched = await t.api('POST', '/api/v1/routing/schedules', {
+      token: w.admin,
+      body: { name: 'Office', timeZone: 'Asia/Shanghai', weekly: everyDay([{ start: '09:00', end: '18:00' }]), holidays: [{ date: today, until: tomorrow }], outsideHoursAction: 'bot_only' },
+    });
+    expect((await t.api('PUT', `/api/v1/teams/${support}/schedule`, { token: w.admin, body: { scheduleId: sched.body.id } })).status).toBe(200);
+    expect((await putRules(w, [{ id: 'support', name: 'All to support', actions: [{ type: 'route_team', teamId: support }] }])).status).toBe(200);
+    const resumed: string[] = [];
+    const off = t.node.services.events.on('conversation.bot_resumed', (e) => resumed.push(`${e.conversationId}:${e.reason}`));
+    try {
+      const c = await openConversation(w, 'hello?');
+      await until(async () => resumed.includes(`${c.id}:outside_hours`), 'bot_resumed');
+      const row = await conv(c.id);
+      expect(row.queued_at).toBeNull();
+      expect(row.assignee_id).toBeNull();
+      const msgs = await t.api('GET', `/api/widget/v1/conversations/${c.id}/messages`, { token: c.visitorToken });
+      expect(msgs.body.items.some((m: any) => m.text.includes('Our assistant can help you meanwhile'))).toBe(true);
+      const d = (await decisions(w, c.id)).find((x) => x.reason.why === 'outside business hours');
+      expect(d.reason).toMatchObject({ outsideHoursAction: 'bot_only', handedTo: 'bot' });
+    } finally {
+      off();
+    }
   });
 });

@@ -437,12 +437,18 @@ export function createRoutingService(deps: {
     }
   }
 
-  /** The visitor's "we are closed" text, in Chinese or English by the contact's locale. */
-  function closedText(opens: Date | null, timeZone: string, locale: string | null): string {
+  /**
+   * The visitor's "we are closed" text, in Chinese or English by the contact's locale, with what happens
+   * next: the bot helps meanwhile (bot_only), or they can leave their message and email (offline_form).
+   */
+  function closedText(opens: Date | null, timeZone: string, locale: string | null, action: BusinessSchedule['outsideHoursAction']): string {
     const zh = (locale ?? '').toLowerCase().startsWith('zh');
-    if (!opens) return zh ? '我们现在不在服务时间。' : 'We are closed now.';
-    const when = formatOpening(opens, timeZone, zh);
-    return zh ? `我们现在不在服务时间，将于 ${when} 恢复服务。` : `We are closed now; we open again at ${when}.`;
+    const when = opens ? formatOpening(opens, timeZone, zh) : null;
+    const closed = zh ? (when ? `我们现在不在服务时间，将于 ${when} 恢复服务。` : '我们现在不在服务时间。') : when ? `We are closed now; we open again at ${when}.` : 'We are closed now.';
+    const next = action === 'bot_only'
+      ? (zh ? '在此期间，智能助手可以为您解答。' : 'Our assistant can help you meanwhile.')
+      : (zh ? '请留下您的问题和邮箱，我们上班后会回复您。' : 'Leave your question and your email, and we will reply when we are back.');
+    return `${closed}${zh ? '' : ' '}${next}`;
   }
 
   /** One drain when the schedule opens (a durable job, so it survives restarts). */
@@ -453,8 +459,13 @@ export function createRoutingService(deps: {
   }
 
   /**
-   * The conversation's team is outside its business hours: it stays queued (not assigned until the team
-   * opens); once per closure the visitor is told when we open and the decision is recorded.
+   * The conversation's team is outside its business hours; once per closure the visitor is told when we
+   * open and the decision is recorded. The schedule's outside-hours action decides the rest:
+   *  - offline_form: it stays queued (routed when the team opens) and the visitor is asked for their
+   *    question and email, so the reply reaches them even if they have left;
+   *  - bot_only: out of the queue, back to the bot (`conversation.bot_resumed`); a later handoff queues it;
+   *  - ticket: there is no ticket module yet, so it is handled as offline_form and the decision says so
+   *    (the tickets module registers the real action).
    */
   async function holdOutsideHours(input: {
     workspaceId: string; row: Row; schedule: BusinessSchedule; strategy: string; base: Record<string, unknown>; facts: RoutingFacts | null;
@@ -465,10 +476,12 @@ export function createRoutingService(deps: {
     const opens = nextOpening(schedule, now);
     const facts = input.facts ?? (await buildFacts(row));
     const customerZone = facts.timeZone && isValidZone(facts.timeZone) ? facts.timeZone : null;
-    const text = closedText(opens, customerZone ?? schedule.timeZone, facts.language ?? null);
+    const action = schedule.outsideHoursAction;
+    const text = closedText(opens, customerZone ?? schedule.timeZone, facts.language ?? null, action);
     const r = await db.transaction(async (tx) => {
       const queued = await markQueued(tx, workspaceId, conversationId);
       if (!queued) return null;
+      if (action === 'bot_only') await tx.query(`UPDATE conversations SET queued_at = NULL WHERE id = $1 AND workspace_id = $2`, [conversationId, workspaceId]);
       const notice = await tx.query(
         `INSERT INTO routing_closed_notices (conversation_id, workspace_id, opens_at) VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING opens_at`,
         [conversationId, workspaceId, opens ? opens.toISOString() : 'infinity'],
@@ -479,7 +492,9 @@ export function createRoutingService(deps: {
           workspaceId, conversationId, agentId: null, strategy: input.strategy, outcome: 'queued',
           reason: {
             ...input.base, why: 'outside business hours', scheduleId: schedule.id, scheduleName: schedule.name, timeZone: schedule.timeZone,
-            outsideHoursAction: schedule.outsideHoursAction, nextOpening: opens ? opens.toISOString() : null, notice: text,
+            outsideHoursAction: action, nextOpening: opens ? opens.toISOString() : null, notice: text,
+            ...(action === 'ticket' ? { handledAs: 'offline_form', note: 'no ticket module is installed' } : {}),
+            ...(action === 'bot_only' ? { handedTo: 'bot' } : {}),
           },
         });
         appended = await pipeline.appendInTx(tx, {
@@ -492,6 +507,10 @@ export function createRoutingService(deps: {
     if (!r) return { outcome: 'skipped', why: 'changed' };
     if (r.appended) pipeline.publish(r.appended);
     schedulePositions(workspaceId);
+    if (action === 'bot_only') {
+      if (r.appended) events.emit('conversation.bot_resumed', { workspaceId, conversationId, reason: 'outside_hours' });
+      return { outcome: 'skipped', why: 'outside business hours: with the bot' };
+    }
     return { outcome: 'queued', newly: r.newly };
   }
 

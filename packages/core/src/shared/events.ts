@@ -38,10 +38,11 @@ export interface DomainEventMap {
   /** A transfer was accepted, declined, cancelled or expired (gateway: to the requester and the receiver). */
   'transfer.responded': { transfer: Transfer; conversation: Conversation };
   /**
-   * The conversation goes back to the bot (queue overflow action `back_to_bot`): nobody took it in time.
+   * The conversation goes back to the bot: nobody took it in time (overflow action `back_to_bot`) or the
+   * team is closed and its schedule says bot_only.
    * The bot (AI issue) consumes it and continues; a later handoff queues the conversation again.
    */
-  'conversation.bot_resumed': { workspaceId: string; conversationId: string; reason: 'queue_timeout' };
+  'conversation.bot_resumed': { workspaceId: string; conversationId: string; reason: 'queue_timeout' | 'outside_hours' };
   /** Offer to all: these agents may accept the waiting conversation (first claim wins). */
   'conversation.offered': { workspaceId: string; conversationId: string; agentIds: string[] };
   /** An agent's presence, capacity or skills changed (gateway: to supervisors, i.e. routing.manage holders). */
