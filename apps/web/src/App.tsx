@@ -12,6 +12,11 @@ import TeamsPage from './admin/TeamsPage.tsx';
 import InboxesPage from './admin/InboxesPage.tsx';
 import CannedResponsesPage from './admin/CannedResponsesPage.tsx';
 import ContactsPage from './admin/ContactsPage.tsx';
+import RoutingQueuePage from './routing/RoutingQueuePage.tsx';
+import RoutingAgentsPage from './routing/RoutingAgentsPage.tsx';
+import RoutingTeamsPage from './routing/RoutingTeamsPage.tsx';
+import RoutingRulesPage from './routing/RoutingRulesPage.tsx';
+import RoutingBusinessHoursPage from './routing/RoutingBusinessHoursPage.tsx';
 
 function Gate() {
   const { state } = useSessionState();
@@ -31,6 +36,11 @@ function Gate() {
         <Route path="/admin/teams" element={<TeamsPage />} />
         <Route path="/admin/inboxes/*" element={<InboxesPage />} />
         <Route path="/admin/canned-responses" element={<CannedResponsesPage />} />
+        <Route path="/routing/queue" element={<RoutingQueuePage />} />
+        <Route path="/routing/agents" element={<RoutingAgentsPage />} />
+        <Route path="/routing/teams" element={<RoutingTeamsPage />} />
+        <Route path="/routing/rules" element={<RoutingRulesPage />} />
+        <Route path="/routing/hours" element={<RoutingBusinessHoursPage />} />
         <Route path="*" element={<Navigate to={new URLSearchParams(location.search).get('next') ?? '/conversations'} replace />} />
       </Route>
     </Routes>

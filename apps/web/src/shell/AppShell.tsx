@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { Avatar, Badge, Dropdown, Layout, Menu, Segmented, Select, Space, Tooltip, Typography } from 'antd';
-import { ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined } from '@ant-design/icons';
+import { BranchesOutlined, ClusterOutlined, DashboardOutlined, FieldTimeOutlined, PartitionOutlined, ScheduleOutlined, ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { api } from '../lib/api.ts';
 import { useI18n, type Locale } from '../lib/i18n.tsx';
@@ -73,6 +73,20 @@ export function AppShell() {
   const items = [
     { key: '/conversations', icon: <MessageOutlined />, label: t('nav.conversations') },
     { key: '/contacts', icon: <ContactsOutlined />, label: t('nav.contacts') },
+    ...(session.can('routing.manage')
+      ? [
+          {
+            key: 'routing', icon: <PartitionOutlined />, label: t('nav.routing'),
+            children: [
+              { key: '/routing/queue', icon: <FieldTimeOutlined />, label: t('nav.routingQueue') },
+              { key: '/routing/agents', icon: <DashboardOutlined />, label: t('nav.routingAgents') },
+              { key: '/routing/teams', icon: <ClusterOutlined />, label: t('nav.routingTeams') },
+              { key: '/routing/rules', icon: <BranchesOutlined />, label: t('nav.routingRules') },
+              { key: '/routing/hours', icon: <ScheduleOutlined />, label: t('nav.routingHours') },
+            ],
+          },
+        ]
+      : []),
     ...(admin
       ? [
           {
@@ -95,7 +109,7 @@ export function AppShell() {
         <div style={{ padding: '16px 20px', fontWeight: 600, fontSize: 18, whiteSpace: 'nowrap', overflow: 'hidden' }}>
           <ApiOutlined style={{ color: '#1677ff' }} /> {t('app.name')}
         </div>
-        <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
+        <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['routing', 'admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
       </Layout.Sider>
       <Layout>
         <Layout.Header style={{ background: '#fff', padding: '0 16px', height: 52, lineHeight: '52px', borderBottom: '1px solid #f0f0f0', display: 'flex', justifyContent: 'space-between' }}>
