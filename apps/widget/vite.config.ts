@@ -7,7 +7,9 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    target: 'es2020',
+    // es2022: class fields stay native. With es2020 esbuild emits its __defNormalProp helpers as top-level
+    // `var`s outside the IIFE, i.e. globals (`l`, `ke`…) that would clobber the host page's own.
+    target: 'es2022',
     lib: { entry: 'src/main.ts', formats: ['iife'], name: 'HuiliuWidget', fileName: () => 'widget.js' },
     minify: 'esbuild',
     reportCompressedSize: true,
