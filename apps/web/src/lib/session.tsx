@@ -64,6 +64,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       current?.chat.destroy();
       current = connect(me, logout, refresh);
       current.chat.on('session.revoked', () => end(true));
+      // A reconnect refused for good (the token expired or was revoked while we were away): sign in again.
+      current.chat.on('connect_error', (e) => {
+        if (!e.willRetry && (e.code === 'session_expired' || e.code === 'unauthenticated')) end(true);
+      });
       setState({ kind: 'signed-in', session: current });
     };
     const load = async () => {
