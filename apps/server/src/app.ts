@@ -12,6 +12,7 @@ import { createLogConsumer, type LogConsumer } from '@huiliu/core/jobs/log-consu
 import { pgListener, type PgListener } from '@huiliu/core/jobs/pg-listener';
 import { runConversationSweep } from '@huiliu/core/conversations/lifecycle';
 import { recordReportingFacts } from '@huiliu/core/analytics/reporting.consumer';
+import { createSmtpMailer, parseMailFrom } from '@huiliu/core/mail/mailer';
 import type { Config } from './config.ts';
 import { createServices, type Services } from './services.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -60,7 +61,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const masterKey = await loadOrCreateMasterKey({ env: { HUILIU_SECRET_KEY: config.secretKeyEnv }, dataDir: config.dataDir });
-    const services = createServices({ db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes });
+    const mail = config.mail
+      ? { mailer: createSmtpMailer(config.mail.smtpUrl), from: parseMailFrom(config.mail.from)!, offlineDelayMs: config.mail.offlineDelayMs }
+      : undefined;
+    const services = createServices({ db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes, ...(mail ? { mail } : {}) });
 
     const seed = opts.seed ?? (embedded && config.seedDemo);
     const demo = seed && (await isEmpty(db)) ? await seedDemo(services) : undefined;
@@ -80,6 +84,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     services.routing.start({ jobs });
     // Transfers: the expiry of unanswered agent → agent requests (transfer.service.ts).
     services.transfers.start({ jobs });
+    // Contacts CSV imports, applied in batches by a durable job (contact-import.ts).
+    services.contactImports.start({ jobs });
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
     // Reporting is not urgent: read the log once per burst of messages, not once per stored batch.
     let reportingTimer: NodeJS.Timeout | undefined;
@@ -109,6 +115,13 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const { app } = await buildHttpServer(services, { version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}) });
     await app.listen({ port: config.port, host: config.host });
     const gateway = createGateway(app.server, services);
+    // Offline email replies need to know whether a visitor is connected, which only the gateway knows.
+    if (services.offlineReplies) {
+      await services.offlineReplies.start({ jobs, isContactOnline: gateway.isContactOnline });
+      logger.info({ smtp: services.offlineReplies.endpoint, delaySeconds: services.offlineReplies.options.delayMs / 1000 }, 'offline email replies are on');
+    } else {
+      logger.info('offline email replies are off: set SMTP_URL and HUILIU_MAIL_FROM to email agents\' replies to visitors who left');
+    }
     await jobs.start();
     reporting.start();
     void scheduleSweep();
@@ -127,7 +140,9 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         await app.close();
         await services.pipeline.drain();
         await services.routing.stop();
+        await services.offlineReplies?.stop();
         await jobs.stop({ drainMs: 5_000 });
+        services.offlineReplies?.close();
         await reporting.stop();
         await listener?.close();
         if (!opts.db) await database.close();

@@ -23,6 +23,11 @@ import { createSafeHttpClient, type SafeRequestInit, type SafeResponse } from '@
 import { getWorkspace } from '@huiliu/core/workspaces/workspace.service';
 import { createRoutingService } from '@huiliu/core/routing/routing.service';
 import { createTransferService } from '@huiliu/core/conversations/transfer.service';
+import { ACCEPTED_CONTENT_TYPES } from '@huiliu/core/storage/upload-policy';
+import { createContactImportService } from '@huiliu/core/contacts/contact-import';
+import { createOfflineReplies } from '@huiliu/core/mail/offline-replies.service';
+import type { Mailer } from '@huiliu/core/mail/mailer';
+import type { UploadLimits } from '@huiliu/contracts';
 
 export interface ServiceDeps {
   db: Database;
@@ -31,6 +36,8 @@ export interface ServiceDeps {
   attachmentsDir: string;
   maxUploadBytes: number;
   storage?: BlobStorage;
+  /** Outgoing email; without it offline replies are not emailed. */
+  mail?: { mailer: Mailer; from: { name: string | null; address: string }; offlineDelayMs: number };
 }
 
 /** The composition root of the domain: every service with its explicit dependencies. */
@@ -51,7 +58,9 @@ export function createServices(deps: ServiceDeps) {
   const conversations = createConversationService({ db, events, pipeline, inboxes, files });
   const canned = createCannedService({ db });
   const search = createSearchService({ db, textIndex, contacts, inboxes, files });
-  const widget = createWidgetService({ db, tokens: visitorTokens, inboxes, contacts, conversations, messages });
+  // What the UIs may upload, so they can refuse a file before sending it (the server still checks the bytes).
+  const uploadLimits: UploadLimits = { maxBytes: deps.maxUploadBytes, contentTypes: [...ACCEPTED_CONTENT_TYPES] };
+  const widget = createWidgetService({ db, tokens: visitorTokens, inboxes, contacts, conversations, messages, textIndex, uploads: uploadLimits });
   const attachments = createAttachmentService({ db, storage, files, maxUploadBytes: deps.maxUploadBytes });
   const vault = createVault({ db, masterKey });
   const http = createSafeHttpClient();
@@ -59,6 +68,12 @@ export function createServices(deps: ServiceDeps) {
   const routing = createRoutingService({ db, events, conversations, inboxes, logger, pipeline });
   // Started by app.ts too (pending transfers expire through a durable job); team transfers are routed at once.
   const transfers = createTransferService({ db, events, pipeline, conversations, route: (workspaceId, conversationId) => routing.route(workspaceId, conversationId, 'manual', { transfer: 'team' }) });
+  // Started by app.ts: imports run as durable jobs.
+  const contactImports = createContactImportService({ db, storage, textIndex, logger });
+  // Started by app.ts once the realtime gateway exists (it tells whether a visitor is connected).
+  const offlineReplies = deps.mail
+    ? createOfflineReplies({ db, events, logger, mailer: deps.mail.mailer, from: deps.mail.from, options: { delayMs: deps.mail.offlineDelayMs } })
+    : undefined;
 
   return {
     db,
@@ -82,6 +97,9 @@ export function createServices(deps: ServiceDeps) {
     http,
     routing,
     transfers,
+    contactImports,
+    offlineReplies,
+    uploadLimits,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).

@@ -44,7 +44,7 @@ function pngForm(name: string): FormData {
 // ---------------------------------------------------------------------------------------------------
 // The objects of both workspaces
 
-type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer';
+type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer' | 'contactImport';
 
 interface Tenant {
   ids: Record<ObjectKind, string>;
@@ -56,6 +56,7 @@ interface Tenant {
  */
 const PATH_ID_OWNERS: readonly { prefix: string; param: string; kind: ObjectKind }[] = [
   { prefix: '/api/v1/conversations/{id}', param: 'id', kind: 'conversation' },
+  { prefix: '/api/v1/contacts/imports/{id}', param: 'id', kind: 'contactImport' },
   { prefix: '/api/v1/contacts/{id}', param: 'id', kind: 'contact' },
   { prefix: '/api/v1/inboxes/{id}', param: 'id', kind: 'inbox' },
   { prefix: '/api/v1/teams/{id}', param: 'id', kind: 'team' },
@@ -393,6 +394,8 @@ beforeAll(async () => {
       // Only B's transfer is ever used: no route takes a transfer id in its body.
       transfer: randomUUID(),
       schedule: scheduleA.id,
+      // Likewise: no route takes an import id in its body.
+      contactImport: randomUUID(),
     },
   };
 
@@ -433,6 +436,10 @@ beforeAll(async () => {
   adminBId = adminB.id;
   agentBId = agentB.id;
   const scheduleB = await ok('POST', '/api/v1/routing/schedules', { token: tokenB, body: { name: 'Zephyrine hours', timeZone: 'Asia/Shanghai', weekly: { mon: [{ start: '09:00', end: '18:00' }] } } });
+  const csvB = new FormData();
+  csvB.append('file', new Blob(['name,email,zephyr note\nZephyrine Imported Rhoswen,rhoswen@zephyrine.example,zephyr attribute\n,not-an-email,\n']), 'zephyr-contacts.csv');
+  const importB = await ok('POST', '/api/v1/contacts/imports', { token: tokenB, form: csvB });
+  for (let i = 0; i < 200 && (await ok('GET', `/api/v1/contacts/imports/${importB.id}`, { token: tokenB })).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 25));
 
   B = {
     ids: {
@@ -447,12 +454,14 @@ beforeAll(async () => {
       identity: identitiesB[0].id,
       transfer: transferB.id,
       schedule: scheduleB.id,
+      contactImport: importB.id,
     },
   };
   const secretsB = await ok('GET', '/api/v1/secrets', { token: tokenB });
   bSecrets = [
     workspace.id, adminB.id, agentB.id, inboxB.id, inboxB.publicId, teamB.id, cannedB.id, roleB.id, contactB2.id, sessionB.contactId,
     convB.id, created.message.id, replyB.message.id, noteB.message.id, attB.id, identitiesB[0].id, secretsB[0].id, 'QXWZ', transferB.id, scheduleB.id,
+    importB.id,
   ];
   expect(bSecrets.every((x) => typeof x === 'string' && x.length > 0)).toBe(true);
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   AttachmentRef, Card, ContentType, Conversation, ConversationStatus, Id, Location, Message, Priority,
-  Contact, User, Workspace, WorkspaceSettings, WidgetSettings, ChannelType, Transfer, TransferStatus,
+  Contact, User, Workspace, WorkspaceSettings, WidgetSettings, ChannelType, Transfer, TransferStatus, Timestamp,
 } from './entities.ts';
 import { Permission } from './permissions.ts';
 
@@ -35,6 +35,16 @@ export const ListQuery = z.strictObject({ limit: Limit, cursor: z.string().max(2
 
 const NextCursor = z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page');
 
+// ---- uploads ----
+/** What the server accepts as a file, so a UI can refuse a file before uploading it. */
+export const UploadLimits = z.object({
+  maxBytes: z.number().int().describe('Largest accepted file, in bytes'),
+  contentTypes: z
+    .array(z.string())
+    .describe('Accepted content types (no parameters). The server decides the type from the bytes (magic numbers), not from the name or the declared type; txt, csv and json have no magic bytes and are accepted as text'),
+});
+export type UploadLimits = z.infer<typeof UploadLimits>;
+
 // ---- auth ----
 export const LoginBody = z.strictObject({
   email: Email,
@@ -47,6 +57,7 @@ export const SessionResponse = z.object({
   user: User,
   workspace: Workspace,
   permissions: z.array(Permission),
+  uploads: UploadLimits,
 });
 export const MeResponse = SessionResponse.omit({ token: true, expiresAt: true });
 export const ChangePasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(200), newPassword: Password });
@@ -100,6 +111,26 @@ export const CreateContactBody = z.strictObject({
 });
 export const UpdateContactBody = CreateContactBody;
 export const ContactPage = z.object({ items: z.array(Contact), nextCursor: NextCursor });
+export const ContactImportStatus = z.enum(['queued', 'running', 'done', 'failed']);
+export type ContactImportStatus = z.infer<typeof ContactImportStatus>;
+export const ContactImportError = z.object({
+  row: z.number().int().describe('Row of the spreadsheet: the header is row 1, the first contact row 2; 0 for a problem with the whole file'),
+  message: z.string(),
+});
+export const ContactImport = z.object({
+  id: Id,
+  status: ContactImportStatus,
+  fileName: z.string(),
+  total: z.number().int().describe('Contact rows in the file (blank rows not counted)'),
+  processed: z.number().int().describe('created + updated + failed so far'),
+  created: z.number().int(),
+  updated: z.number().int().describe('Rows that matched an existing contact by email, then by phone'),
+  failed: z.number().int(),
+  errors: z.array(ContactImportError).describe('The first 100 problems, by row'),
+  createdAt: Timestamp,
+  finishedAt: Timestamp.nullable(),
+});
+export type ContactImport = z.infer<typeof ContactImport>;
 
 // ---- conversations and messages ----
 export const AssigneeFilter = z.union([z.enum(['me', 'unassigned', 'any']), Id]);
@@ -187,6 +218,7 @@ export const WidgetConfig = z.object({
   inboxPublicId: z.string(),
   name: z.string(),
   widget: WidgetSettings,
+  uploads: UploadLimits,
 });
 export const WidgetSessionBody = z.strictObject({
   inboxPublicId: z.string().min(1).max(64).describe("The inbox's publicId (from the embed snippet)"),
@@ -206,6 +238,18 @@ export const WidgetCreateConversationBody = z.strictObject({
   text: MessageText.optional().describe('First message, optional'),
 });
 export const WidgetSendMessageBody = SendMessageBody.omit({ private: true });
+export const WidgetContactBody = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  email: Email.optional().describe('Where replies are emailed while the visitor is away; stored as contact info, never used to identify the visitor'),
+});
+export type WidgetContactBody = z.infer<typeof WidgetContactBody>;
+/** The visitor's own contact details (unmasked: they are the visitor's). */
+export const VisitorContact = z.object({ name: z.string().nullable(), email: z.string().nullable() });
+export type VisitorContact = z.infer<typeof VisitorContact>;
+/** An agent as a visitor sees them: public profile only. */
+export const WidgetAgent = z.object({ id: Id, name: z.string(), avatarUrl: z.string().nullable() });
+export type WidgetAgent = z.infer<typeof WidgetAgent>;
+export const WidgetAgentList = z.array(WidgetAgent);
 
 export const Health = z.object({ status: z.literal('ok') });
 export { AttachmentRef, Message, Conversation, Contact, User };

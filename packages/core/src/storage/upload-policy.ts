@@ -71,6 +71,15 @@ const PLAIN = t('text/plain; charset=utf-8', 'file', 'txt', 'text', 'log', 'md')
 const CSV = t('text/csv; charset=utf-8', 'file', 'csv');
 const JSON_TYPE = t('application/json', 'file', 'json');
 
+/**
+ * The content types `inspectUpload` accepts, without parameters, for UIs that check a file before
+ * uploading it (the server still decides from the bytes). Derived from the tables above so the two
+ * cannot drift apart.
+ */
+export const ACCEPTED_CONTENT_TYPES: readonly string[] = [
+  ...new Set([...Object.values(BY_MAGIC), PLAIN, CSV, JSON_TYPE].map((a) => a.contentType.split(';')[0]!.trim())),
+];
+
 const ALLOWED_BY_KIND: Record<UploadKind, string> = {
   image: 'images (png, jpeg, gif, webp)',
   audio: 'audio (mp3, ogg, m4a/aac, wav, amr)',

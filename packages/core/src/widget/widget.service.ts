@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../db/database.ts';
+import type { UploadLimits, VisitorContact, WidgetAgent } from '@huiliu/contracts';
+import type { Database, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { VisitorActor } from '../auth/actor.ts';
 import type { VisitorTokens } from '../auth/tokens.ts';
@@ -10,6 +11,8 @@ import type { ContactService } from '../contacts/contact.service.ts';
 import type { ConversationService } from '../conversations/conversation.service.ts';
 import type { MessageService } from '../messages/message.service.ts';
 import { presentConversation, presentVisitorConversation } from '../messages/present.ts';
+import { recordAudit } from '../audit/audit.service.ts';
+import type { TextIndex } from '../shared/text-index.ts';
 
 /**
  * The visitor side of the web widget. A visitor is identified only by the signed token this service
@@ -22,8 +25,19 @@ export function createWidgetService(deps: {
   contacts: ContactService;
   conversations: ConversationService;
   messages: MessageService;
+  textIndex: TextIndex;
+  /** What the widget may upload (the attachment service's limits), shown in the config. */
+  uploads: UploadLimits;
 }) {
-  const { db, tokens, inboxes, contacts, conversations, messages } = deps;
+  const { db, tokens, inboxes, contacts, conversations, messages, textIndex, uploads } = deps;
+
+  /** Keeps the contact's search document in step with a visitor's change of name or email. */
+  async function refreshSearch(tx: Sql, workspaceId: string, contactId: string): Promise<void> {
+    const c = await one(tx, `SELECT name, email, phone, tags FROM contacts WHERE id = $1 AND workspace_id = $2`, [contactId, workspaceId]);
+    if (!c) return;
+    const doc = textIndex.document(c.name as string | null, c.email as string | null, c.phone as string | null, ...((c.tags as string[]) ?? []));
+    await tx.query(`UPDATE contacts SET search = to_tsvector('simple', $3) WHERE id = $1 AND workspace_id = $2`, [contactId, workspaceId, doc]);
+  }
 
   async function listFor(actor: VisitorActor) {
     const rows = await db.query(
@@ -36,7 +50,7 @@ export function createWidgetService(deps: {
   return {
     async config(publicId: string, origin: string | undefined) {
       const inbox = await inboxes.getPublic(publicId, origin);
-      return { inboxPublicId: inbox.publicId, name: inbox.name, widget: inbox.widget };
+      return { inboxPublicId: inbox.publicId, name: inbox.name, widget: inbox.widget, uploads };
     },
 
     /** Starts or resumes a visitor session. */
@@ -65,10 +79,14 @@ export function createWidgetService(deps: {
         actor = { kind: 'visitor', workspaceId: inbox.workspaceId, inboxId: inbox.id, contactId: resolved.contactId, identityId: resolved.identityId };
       } else if (body.name || body.email) {
         // Pre-chat details fill empty fields only: a visitor cannot overwrite what agents recorded.
-        await db.query(
-          `UPDATE contacts SET name = COALESCE(name, $3), email = COALESCE(email, $4), updated_at = now() WHERE id = $1 AND workspace_id = $2`,
-          [actor.contactId, actor.workspaceId, body.name ?? null, body.email ?? null],
-        );
+        const a = actor;
+        await db.transaction(async (tx) => {
+          await tx.query(
+            `UPDATE contacts SET name = COALESCE(name, $3), email = COALESCE(email, $4), updated_at = now() WHERE id = $1 AND workspace_id = $2`,
+            [a.contactId, a.workspaceId, body.name ?? null, body.email ?? null],
+          );
+          await refreshSearch(tx, a.workspaceId, a.contactId);
+        });
       }
       const visitorToken = tokens.issue({ w: actor.workspaceId, i: actor.inboxId, c: actor.contactId, id: actor.identityId });
       return { visitorToken, contactId: actor.contactId, conversations: await listFor(actor) };
@@ -92,6 +110,51 @@ export function createWidgetService(deps: {
     },
 
     listConversations: listFor,
+
+    /**
+     * The visitor states their own name / email, typically "email me the answer" when nobody replies
+     * live. Unlike the pre-chat form this overwrites: it is the visitor's latest word on where replies
+     * should reach them (offline replies are emailed there, see mail/offline-replies.service.ts). The
+     * email stays contact info only: it never becomes an identity, so typing someone else's address
+     * gives no access to that person's conversations.
+     */
+    async updateContact(actor: VisitorActor, body: { name?: string | undefined; email?: string | undefined }): Promise<VisitorContact> {
+      return db.transaction(async (tx) => {
+        const before = await one(tx, `SELECT name, email FROM contacts WHERE id = $1 AND workspace_id = $2 FOR UPDATE`, [actor.contactId, actor.workspaceId]);
+        if (!before) throw new AppError('unauthenticated', 'this visitor session no longer exists; start a new widget session');
+        const changed = (['name', 'email'] as const).filter((f) => body[f] !== undefined && body[f] !== before[f]);
+        if (changed.length > 0) {
+          await tx.query(
+            `UPDATE contacts SET name = COALESCE($3, name), email = COALESCE($4, email), updated_at = now() WHERE id = $1 AND workspace_id = $2`,
+            [actor.contactId, actor.workspaceId, body.name ?? null, body.email ?? null],
+          );
+          await refreshSearch(tx, actor.workspaceId, actor.contactId);
+          if (changed.includes('email')) await recordAudit(tx, actor, 'contact.pii_changed', { type: 'contact', id: actor.contactId }, { fields: ['email'], by: 'visitor' });
+        }
+        return { name: body.name ?? (before.name as string | null), email: body.email ?? (before.email as string | null) };
+      });
+    },
+
+    /**
+     * Agents the visitor may see in one of their conversations (the assignee and the authors of public
+     * replies), for names and avatars next to their messages. Public profile only: no email or role.
+     * Authors of private notes or of activity lines only (e.g. a supervisor who reassigned it) are not
+     * revealed.
+     */
+    async conversationAgents(actor: VisitorActor, conversationId: string): Promise<WidgetAgent[]> {
+      const conv = await conversations.getVisibleRow(db, actor, conversationId);
+      const rows = await db.query(
+        `SELECT u.id, u.name, u.avatar_url FROM users u
+         WHERE u.workspace_id = $1
+           AND (u.id = $2::uuid OR u.id IN (
+             SELECT m.sender_id FROM messages m
+             WHERE m.conversation_id = $3 AND m.workspace_id = $1 AND m.direction = 'outgoing' AND m.sender_type = 'user'
+               AND NOT m.private AND m.sender_id IS NOT NULL))
+         ORDER BY u.name, u.id`,
+        [actor.workspaceId, (conv.assignee_id as string | null) ?? null, conv.id],
+      );
+      return rows.map((r) => ({ id: r.id as string, name: r.name as string, avatarUrl: (r.avatar_url as string | null) ?? null }));
+    },
 
     async createConversation(actor: VisitorActor, body: { clientId?: string | undefined; text?: string | undefined }) {
       // A retried create (same clientId for the first message) returns the conversation made the first time.

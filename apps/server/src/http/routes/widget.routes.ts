@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
-  Message, MessagesPage, MessagesQuery, ReadBody, SendMessageResponse, VisitorConversation, WidgetConfig,
-  WidgetCreateConversationBody, WidgetSendMessageBody, WidgetSessionBody, WidgetSessionResponse,
+  Message, MessagesPage, MessagesQuery, ReadBody, SendMessageResponse, VisitorContact, VisitorConversation, WidgetAgentList, WidgetConfig,
+  WidgetContactBody, WidgetCreateConversationBody, WidgetSendMessageBody, WidgetSessionBody, WidgetSessionResponse,
 } from '@huiliu/contracts';
 import { defineRoute, IdParams } from '../route.ts';
 import type { Services } from '../../services.ts';
@@ -17,6 +17,10 @@ export const widgetRoutes = (s: Services) => [
   defineRoute({
     method: 'POST', url: '/api/widget/v1/sessions', summary: 'Start or resume a visitor session; returns the signed visitor token', tags: ['widget'], auth: 'public',
     body: WidgetSessionBody, response: WidgetSessionResponse, rateLimit: 30, handler: ({ body, req }) => s.widget.startSession(body, origin(req)),
+  }),
+  defineRoute({
+    method: 'PATCH', url: '/api/widget/v1/contact', summary: "The visitor's own name / email (e.g. so a reply reaches them by email while they are away); never used to identify them", tags: ['widget'], auth: 'visitor',
+    body: WidgetContactBody, response: VisitorContact, rateLimit: 10, handler: ({ actor, body }) => s.widget.updateContact(actor, body),
   }),
   defineRoute({
     method: 'GET', url: '/api/widget/v1/conversations', summary: "The visitor's conversations", tags: ['widget'], auth: 'visitor',
@@ -39,6 +43,10 @@ export const widgetRoutes = (s: Services) => [
       if (r.duplicate) reply.code(200);
       return { message: r.message, duplicate: r.duplicate };
     },
+  }),
+  defineRoute({
+    method: 'GET', url: '/api/widget/v1/conversations/:id/agents', summary: 'Agents of one of the visitor\'s conversations (assignee and authors of public messages): name and avatar only', tags: ['widget'], auth: 'visitor',
+    params: IdParams, response: WidgetAgentList, handler: ({ actor, params }) => s.widget.conversationAgents(actor, params.id),
   }),
   defineRoute({
     method: 'POST', url: '/api/widget/v1/conversations/:id/read', summary: 'Mark messages up to seq as read by the visitor', tags: ['widget'], auth: 'visitor',
