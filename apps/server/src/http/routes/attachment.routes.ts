@@ -13,6 +13,8 @@ async function readFile(req: FastifyRequest, maxBytes: number): Promise<{ fileNa
     if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw new AppError('payload_too_large', `the file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB`);
     throw err;
   });
+  // toBuffer() can miss a limit hit in the last chunk and hand back a file cut at the limit: never store that.
+  if (part.file.truncated) throw new AppError('payload_too_large', `the file is larger than ${Math.round(maxBytes / 1024 / 1024)} MB`);
   return { fileName: part.filename, declaredType: part.mimetype, data };
 }
 
