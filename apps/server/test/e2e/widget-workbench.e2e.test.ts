@@ -85,7 +85,7 @@ describe('widget ↔ workbench', () => {
     const html = '<b>明天</b>发货 <script>window.__pwned = 1</script>';
     await agent.getByTestId('composer-input').fill(html);
     await agent.getByTestId('composer-send').click();
-    const reply = widgetBubbles(visitor, '发货');
+    const reply = widgetBubbles(visitor, '<b>明天</b>');
     await reply.waitFor();
     await expect(reply.textContent()).resolves.toContain('<b>明天</b>');
     expect(await visitor.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
@@ -117,7 +117,7 @@ describe('widget ↔ workbench', () => {
     await visitor.close();
     const again = await openWidget(visitorContext);
     await widgetBubbles(again, '我的订单 A123').waitFor();
-    await widgetBubbles(again, '发货').waitFor();
+    await widgetBubbles(again, '<b>明天</b>').waitFor();
     await screenshot(again, 'widget-conversation-zh');
     await screenshot(agent, 'workbench-conversation-zh');
     await visitorContext.close();

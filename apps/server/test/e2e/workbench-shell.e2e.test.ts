@@ -22,7 +22,8 @@ describe('workbench: sign-in, language, session expiry', () => {
     const page = await context.newPage();
     await page.goto(`${huiliu.url}/conversations`);
     await page.waitForURL(/\/login\?next=/);
-    await expect(page.locator('button[type=submit]').textContent()).resolves.toContain('登录');
+    // Ant Design spaces out two-character Chinese button labels ("登 录").
+    expect((await page.locator('button[type=submit]').textContent())?.replace(/\s/g, '')).toBe('登录');
     await page.locator('input#email').fill(huiliu.demo.adminEmail);
     await page.locator('input#password').fill('wrong password');
     await page.locator('button[type=submit]').click();
@@ -35,16 +36,16 @@ describe('workbench: sign-in, language, session expiry', () => {
     const context = await newContext(browser, { locale: 'zh-CN' });
     const page = await context.newPage();
     await loginAgent(page, huiliu.url, huiliu.demo.adminEmail, huiliu.demo.password);
-    const nav = page.locator('.ant-layout-sider .ant-menu');
+    const nav = page.locator('.ant-layout-sider .ant-menu-root');
     await expect(nav.textContent()).resolves.toContain('会话');
     await page.getByTestId('locale-switch').getByText('EN').click();
-    await page.waitForFunction(() => document.querySelector('.ant-layout-sider .ant-menu')?.textContent?.includes('Conversations'));
+    await page.waitForFunction(() => document.querySelector('.ant-layout-sider .ant-menu-root')?.textContent?.includes('Conversations'));
     await screenshot(page, 'workbench-en');
     await page.reload();
     await page.getByTestId('conv-list').waitFor();
     await expect(nav.textContent()).resolves.toContain('Conversations');
     await page.getByTestId('locale-switch').getByText('中文').click();
-    await page.waitForFunction(() => document.querySelector('.ant-layout-sider .ant-menu')?.textContent?.includes('会话'));
+    await page.waitForFunction(() => document.querySelector('.ant-layout-sider .ant-menu-root')?.textContent?.includes('会话'));
     await context.close();
   });
 

@@ -17,7 +17,7 @@ export function LoginPage({ expired }: { expired: boolean }) {
     try {
       await login(v.email.trim(), v.password);
     } catch (e) {
-      setError(e instanceof ApiError && e.code === 'unauthenticated' ? t('auth.badCredentials') : e instanceof Error ? e.message : String(e));
+      setError(e instanceof ApiError && e.code === 'invalid_credentials' ? t('auth.badCredentials') : e instanceof ApiError && e.code === 'rate_limited' ? t('auth.tooMany') : e instanceof Error ? e.message : String(e));
     } finally {
       setBusy(false);
     }

@@ -75,12 +75,13 @@ export async function startHuiliuProcess(env: Record<string, string> = {}): Prom
   };
 
   await launch();
-  const field = (name: string) => new RegExp(`${name}\\s+(\\S+)`).exec(log)?.[1] ?? '';
+  // The banner's aligned "    name   value" lines (see apps/server/src/main.ts).
+  const field = (name: string) => new RegExp(`^ {4}${name} +(\\S+)`, 'm').exec(log)?.[1] ?? '';
   const demo = {
     password: field('password'),
     adminEmail: field('admin'),
-    agentEmails: (/agents\s+(.+)/.exec(log)?.[1] ?? '').trim().split(/\s+/).filter(Boolean),
-    widgetInboxPublicId: field('publicId'),
+    agentEmails: (/^ {4}agents +(.+)$/m.exec(log)?.[1] ?? '').trim().split(/\s+/).filter(Boolean),
+    widgetInboxPublicId: /^ {4}widget inbox publicId +(\S+)/m.exec(log)?.[1] ?? '',
   };
   if (!demo.password || !demo.widgetInboxPublicId) throw new Error(`the demo workspace was not printed:\n${log}`);
 
