@@ -73,6 +73,12 @@ describe('queue timeout and overflow', () => {
     expect(tooShort.body.error.issues[0].path).toBe('body.queueTimeoutSeconds');
     const ok = await put({ queueTimeoutSeconds: 60, overflow: { action: 'leave_message' } });
     expect(ok.body).toMatchObject({ queueTimeoutSeconds: 60, overflow: { action: 'leave_message' } });
+    // The console reads every team's settings back (defaults for teams never configured).
+    const untouched = await team(w, 'Untouched', [], {});
+    const list = (await t.api('GET', '/api/v1/routing/teams', { token: w.admin })).body as any[];
+    expect(list.find((x) => x.teamId === teamId)).toEqual({ teamId, strategy: 'least_busy', stickyMinutes: 1440, queueTimeoutSeconds: 60, overflow: { action: 'leave_message' }, scheduleId: null });
+    expect(list.find((x) => x.teamId === untouched)).toMatchObject({ strategy: 'least_busy', queueTimeoutSeconds: null, overflow: null });
+    expect((await t.api('GET', '/api/v1/routing/teams', { token: w.agents[0]!.token })).status).toBe(403);
     // Another workspace's team is as good as missing.
     const other = await createWorld(t, 0, 'overflow-other');
     const foreign = await team(other, 'Foreign', [], {});

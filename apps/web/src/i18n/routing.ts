@@ -98,10 +98,8 @@ export const routing: Dictionary = {
 
     // Team strategies
     'routing.teams.description': '每个团队如何分配会话、排队多久后转出，以及营业时间。',
-    'routing.teams.readGap': '服务器目前没有读取团队路由设置和营业时间的接口，下面显示的是在本浏览器中最后保存的值；显示“保持现有设置”的字段不会被修改。',
     'routing.teams.empty': '还没有团队，请先在“管理 › 团队”中创建。',
     'routing.teams.members': '{n} 名成员',
-    'routing.teams.savedHere': '本浏览器于 {time} 保存',
     'routing.teams.saved': '已保存“{name}”的设置',
     'routing.teams.strategy': '分配策略',
     'routing.teams.keepSaved': '保持现有设置',
@@ -515,10 +513,8 @@ export const routing: Dictionary = {
     'routing.agents.levelRange': 'A whole number from 1 to 10',
 
     'routing.teams.description': 'How each team hands out conversations, how long they may wait, and when the team is open.',
-    'routing.teams.readGap': 'The server has no endpoint yet to read a team’s routing settings or business hours. The values shown are the ones last saved from this browser; fields showing “Keep current setting” are left unchanged.',
     'routing.teams.empty': 'No teams yet. Create one under Admin › Teams first.',
     'routing.teams.members': 'Members: {n}',
-    'routing.teams.savedHere': 'Saved from this browser {time}',
     'routing.teams.saved': 'Saved the settings of “{name}”',
     'routing.teams.strategy': 'Strategy',
     'routing.teams.keepSaved': 'Keep current setting',

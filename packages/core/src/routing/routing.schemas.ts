@@ -58,6 +58,9 @@ export const TeamRouting = z.object({
   overflow: z.record(z.string(), z.unknown()).nullable(),
 });
 export type TeamRouting = z.infer<typeof TeamRouting>;
+/** A team's routing settings with its business-hours schedule, as the console reads them. */
+export const TeamRoutingSettings = TeamRouting.extend({ scheduleId: Id.nullable() });
+export type TeamRoutingSettings = z.infer<typeof TeamRoutingSettings>;
 
 export const RoutingDecision = z.object({
   id: Id,

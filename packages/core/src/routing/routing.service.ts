@@ -38,7 +38,7 @@ import {
   QUEUE_ORDER_SQL, STRATEGIES, eligibleCandidates,
   type RoutingCandidate, type RoutingContext, type RoutingConversation, type StrategyName,
 } from './strategies.ts';
-import type { AgentPresence, QueueItem, QueueStatus, RoutingDecision, TeamRouting } from './routing.schemas.ts';
+import type { AgentPresence, QueueItem, QueueStatus, RoutingDecision, TeamRouting, TeamRoutingSettings } from './routing.schemas.ts';
 import type { BusinessSchedule, RoutingFacts, RoutingRule, RuleEvaluation } from '@huiliu/contracts/routing-rules';
 import type { MessagePipeline } from '../messages/pipeline.ts';
 import { evaluateRules } from './rules/index.ts';
@@ -1092,6 +1092,23 @@ export function createRoutingService(deps: {
       // More capacity may let queued conversations through.
       if (body.capacity !== undefined || body.channelCapacities || body.skills) await enqueueDrain(actor.workspaceId, 'routing settings changed');
       return result;
+    },
+
+    /** Every team's routing settings (defaults for teams never configured) and business-hours schedule. */
+    async listTeamRouting(actor: Actor): Promise<TeamRoutingSettings[]> {
+      requirePermission(actor, 'routing.manage');
+      const rows = await db.query(
+        `SELECT t.id, t.schedule_id, COALESCE(tr.strategy, 'least_busy') AS strategy, COALESCE(tr.sticky_minutes, 1440) AS sticky_minutes,
+           tr.queue_timeout_seconds, tr.overflow
+         FROM teams t LEFT JOIN team_routing tr ON tr.team_id = t.id
+         WHERE t.workspace_id = $1 ORDER BY t.name, t.id`,
+        [actor.workspaceId],
+      );
+      return rows.map((r) => ({
+        teamId: r.id as string, strategy: r.strategy as StrategyName, stickyMinutes: Number(r.sticky_minutes),
+        queueTimeoutSeconds: (r.queue_timeout_seconds as number | null) ?? null, overflow: (r.overflow as Record<string, unknown> | null) ?? null,
+        scheduleId: (r.schedule_id as string | null) ?? null,
+      }));
     },
 
     async updateTeamRouting(

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Conversation } from '@huiliu/contracts';
 import {
-  AgentPresence, QueueItem, QueueStatus, RoutingDecision, SetPresenceBody, TeamRouting, TeamRoutingBody, UserRoutingBody,
+  AgentPresence, QueueItem, QueueStatus, RoutingDecision, SetPresenceBody, TeamRouting, TeamRoutingBody, TeamRoutingSettings, UserRoutingBody,
 } from '@huiliu/core/routing/routing.schemas';
 import { defineRoute, IdParams } from '../route.ts';
 import type { Services } from '../../services.ts';
@@ -23,6 +23,10 @@ export const routingRoutes = (s: Services) => [
   defineRoute({
     method: 'PUT', url: '/api/v1/users/:id/routing', summary: "Set an agent's capacity, per-channel capacities and skills (needs routing.manage)", tags: ['routing'], auth: 'user',
     params: IdParams, body: UserRoutingBody, response: AgentPresence, handler: ({ actor, params, body }) => s.routing.updateUserRouting(actor, params.id, body),
+  }),
+  defineRoute({
+    method: 'GET', url: '/api/v1/routing/teams', summary: "Every team's routing strategy, queue timeout, overflow action and business-hours schedule (needs routing.manage)", tags: ['routing'], auth: 'user',
+    response: z.array(TeamRoutingSettings), handler: ({ actor }) => s.routing.listTeamRouting(actor),
   }),
   defineRoute({
     method: 'PUT', url: '/api/v1/teams/:id/routing', summary: "Set a team's routing strategy, queue timeout and overflow action (needs routing.manage)", tags: ['routing'], auth: 'user',

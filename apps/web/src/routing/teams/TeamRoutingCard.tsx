@@ -3,12 +3,11 @@ import { Alert, App, Button, Card, Col, Form, InputNumber, Radio, Row, Select, S
 import type { Team } from '@huiliu/contracts';
 import type { BusinessSchedule } from '@huiliu/contracts/routing-rules';
 import { api } from '../../lib/api.ts';
-import { formatDateTime } from '../../lib/format.ts';
 import { useI18n } from '../../lib/i18n.tsx';
 import { fieldStatus, splitApiError, type Issue } from '../shared/issues.ts';
 import { localizeIssues } from '../shared/serverText.ts';
 import { OVERFLOW_ACTIONS, STRATEGIES, type StrategyName, type TeamRouting, type TeamRoutingBody } from '../shared/types.ts';
-import { saveTeamSettings, type CachedTeamSettings } from './teamCache.ts';
+import type { TeamSettings } from './teamSettings.ts';
 
 /** Server defaults for a team nobody configured (team_routing row absent). */
 const DEFAULT_STICKY_MINUTES = 1440;
@@ -25,7 +24,7 @@ interface Draft {
   schedule?: string;
 }
 
-function draftOf(cached: CachedTeamSettings | null): Draft {
+function draftOf(cached: TeamSettings | null): Draft {
   const r = cached?.routing;
   const d: Draft = {};
   if (r) {
@@ -38,16 +37,16 @@ function draftOf(cached: CachedTeamSettings | null): Draft {
       if (typeof r.overflow.teamId === 'string') d.overflowTeamId = r.overflow.teamId;
     }
   }
-  if (cached && cached.scheduleId !== undefined) d.schedule = cached.scheduleId ?? ALWAYS_OPEN;
+  if (cached) d.schedule = cached.scheduleId ?? ALWAYS_OPEN;
   return d;
 }
 
 /**
  * One team's routing: strategy, sticky window, queue timeout with its overflow action, business hours.
- * Only changed fields are sent (see teamCache.ts for why the current values may be unknown).
+ * Only changed fields are sent, so two admins editing different settings of a team do not undo each other.
  */
-export function TeamRoutingCard(props: { team: Team; teams: Team[]; schedules: BusinessSchedule[]; workspaceId: string; cached: CachedTeamSettings | null; onCached: (c: CachedTeamSettings) => void }) {
-  const { t, locale } = useI18n();
+export function TeamRoutingCard(props: { team: Team; teams: Team[]; schedules: BusinessSchedule[]; workspaceId: string; cached: TeamSettings | null; onSaved: () => void }) {
+  const { t } = useI18n();
   const { message } = App.useApp();
   const { team } = props;
   const initial = useMemo(() => draftOf(props.cached), [props.cached]);
@@ -80,16 +79,16 @@ export function TeamRoutingCard(props: { team: Team; teams: Team[]; schedules: B
     if (overflowChanged && draft.overflowAction) body.overflow = draft.overflowAction === 'route_to_team' ? { action: 'route_to_team', teamId: draft.overflowTeamId } : { action: draft.overflowAction };
 
     setSaving(true);
-    let cached: CachedTeamSettings | null = null;
+    let saved = false;
     try {
       if (routingChanged) {
-        const saved = await api<TeamRouting>('PUT', `/teams/${team.id}/routing`, body);
-        cached = saveTeamSettings(props.workspaceId, team.id, { routing: saved });
+        await api<TeamRouting>('PUT', `/teams/${team.id}/routing`, body);
+        saved = true;
       }
       if (scheduleChanged) {
         const scheduleId = draft.schedule === ALWAYS_OPEN ? null : draft.schedule!;
-        const saved = await api<{ teamId: string; scheduleId: string | null }>('PUT', `/teams/${team.id}/schedule`, { scheduleId });
-        cached = saveTeamSettings(props.workspaceId, team.id, { scheduleId: saved.scheduleId });
+        await api<{ teamId: string; scheduleId: string | null }>('PUT', `/teams/${team.id}/schedule`, { scheduleId });
+        saved = true;
       }
       message.success(t('routing.teams.saved', { name: team.name }));
     } catch (err) {
@@ -98,8 +97,8 @@ export function TeamRoutingCard(props: { team: Team; teams: Team[]; schedules: B
       setOther(rest);
     } finally {
       setSaving(false);
-      // Whatever reached the server is now known, even if the second request failed.
-      if (cached) props.onCached(cached);
+      // Re-read what the server stored, even if the second request failed.
+      if (saved) props.onSaved();
     }
   };
 
@@ -124,7 +123,6 @@ export function TeamRoutingCard(props: { team: Team; teams: Team[]; schedules: B
       }
       extra={
         <Space>
-          {props.cached && <Typography.Text type="secondary" style={{ fontSize: 12 }}>{t('routing.teams.savedHere', { time: formatDateTime(props.cached.savedAt, locale) })}</Typography.Text>}
           {dirty && <Button size="small" onClick={() => { setDraft(initial); setIssues([]); setOther(null); }}>{t('routing.discard')}</Button>}
           <Button size="small" type="primary" disabled={!dirty} loading={saving} onClick={() => void save()} data-testid="routing-team-save">{t('common.save')}</Button>
         </Space>
