@@ -12,6 +12,7 @@ import TeamsPage from './admin/TeamsPage.tsx';
 import InboxesPage from './admin/InboxesPage.tsx';
 import CannedResponsesPage from './admin/CannedResponsesPage.tsx';
 import ContactsPage from './admin/ContactsPage.tsx';
+import TokenPasswordPage from './admin/public/TokenPasswordPage.tsx';
 import RoutingQueuePage from './routing/RoutingQueuePage.tsx';
 import RoutingAgentsPage from './routing/RoutingAgentsPage.tsx';
 import RoutingTeamsPage from './routing/RoutingTeamsPage.tsx';
@@ -23,6 +24,9 @@ function Gate() {
   const location = useLocation();
   if (state.kind === 'loading') return <Spin fullscreen />;
   if (state.kind === 'anonymous') {
+    // The links in invitation and password-reset messages.
+    if (location.pathname === '/accept-invite') return <TokenPasswordPage mode="invite" />;
+    if (location.pathname === '/reset-password') return <TokenPasswordPage mode="reset" />;
     if (location.pathname === '/login') return <LoginPage expired={state.expired} />;
     // Come back to the same page after signing in again (drafts are kept in localStorage).
     return <Navigate to={`/login?next=${encodeURIComponent(location.pathname + location.search)}`} replace />;

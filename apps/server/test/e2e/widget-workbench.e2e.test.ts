@@ -71,6 +71,8 @@ describe('widget ↔ workbench', () => {
     await item.waitFor({ timeout: 20_000 });
     await item.click();
     await agentBubbles(agent, '我的订单 A123').waitFor();
+    // A supervisor sees why routing did what it did, on the timeline (nobody online: it waits).
+    await agent.locator('[data-testid="routing-decision"][data-outcome="queued"]').first().waitFor({ timeout: 15_000 });
 
     // Typing: visitor → agent.
     await visitor.getByTestId('hl-input').pressSequentially('还在吗', { delay: 30 });

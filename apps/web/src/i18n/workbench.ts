@@ -3,6 +3,13 @@ import type { Dictionary } from '../lib/i18n.tsx';
 /** The agent workbench (conversation list, conversation, composer, profile, search, alerts). */
 export const workbench: Dictionary = {
   'zh-CN': {
+    'routingLine.assigned': '路由分配给 {agent}（{strategy}）',
+    'routingLine.claimed': '{agent} 从队列中领取',
+    'routingLine.queued': '进入排队：{why}',
+    'routingLine.requeued': '{agent} 离线，会话回到队列',
+    'routingLine.overflow': '排队超时：执行溢出动作',
+    'routingLine.offered': '已推送给所有可接待坐席，先接先得',
+    'routingLine.details': '路由决策详情',
     'list.title': '会话列表',
     'filter.mine': '我的',
     'filter.unassigned': '未分配',
@@ -150,6 +157,13 @@ export const workbench: Dictionary = {
     'activity.autoResolved': '客户 {hours} 小时未回复，会话已自动解决',
   },
   en: {
+    'routingLine.assigned': 'Routed to {agent} ({strategy})',
+    'routingLine.claimed': '{agent} picked it up from the queue',
+    'routingLine.queued': 'Queued: {why}',
+    'routingLine.requeued': '{agent} went offline; back to the queue',
+    'routingLine.overflow': 'Queue timeout: overflow action ran',
+    'routingLine.offered': 'Offered to every eligible agent; first to accept gets it',
+    'routingLine.details': 'Routing decision details',
     'list.title': 'Conversations',
     'filter.mine': 'Mine',
     'filter.unassigned': 'Unassigned',

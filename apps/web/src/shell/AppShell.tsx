@@ -6,6 +6,7 @@ import { api } from '../lib/api.ts';
 import { useI18n, type Locale } from '../lib/i18n.tsx';
 import { useSession } from '../lib/session.tsx';
 import { useConnectionStatus } from '../lib/realtime.ts';
+import type { Permission } from '@huiliu/contracts';
 
 type Presence = 'online' | 'busy' | 'away' | 'offline';
 
@@ -69,7 +70,7 @@ export function AppShell() {
   };
   useIdleAway(session.workspace.settings.agentIdleAwayMinutes, presence, changePresence);
 
-  const admin = session.can('workspace.manage') || session.can('user.manage');
+  const admin = ['workspace.manage', 'user.manage', 'team.manage', 'inbox.manage', 'canned.manage'].some((p) => session.can(p as Permission));
   const items = [
     { key: '/conversations', icon: <MessageOutlined />, label: t('nav.conversations') },
     { key: '/contacts', icon: <ContactsOutlined />, label: t('nav.contacts') },
@@ -92,10 +93,10 @@ export function AppShell() {
           {
             key: 'admin', icon: <SettingOutlined />, label: t('nav.admin'),
             children: [
-              { key: '/admin/users', icon: <UserOutlined />, label: t('nav.users') },
-              { key: '/admin/teams', icon: <TeamOutlined />, label: t('nav.teams') },
-              { key: '/admin/inboxes', icon: <InboxOutlined />, label: t('nav.inboxes') },
-              { key: '/admin/canned-responses', icon: <ThunderboltOutlined />, label: t('nav.canned') },
+              ...(session.can('user.manage') ? [{ key: '/admin/users', icon: <UserOutlined />, label: t('nav.users') }] : []),
+              ...(session.can('team.manage') ? [{ key: '/admin/teams', icon: <TeamOutlined />, label: t('nav.teams') }] : []),
+              ...(session.can('inbox.manage') ? [{ key: '/admin/inboxes', icon: <InboxOutlined />, label: t('nav.inboxes') }] : []),
+              ...(session.can('canned.manage') ? [{ key: '/admin/canned-responses', icon: <ThunderboltOutlined />, label: t('nav.canned') }] : []),
             ],
           },
         ]
@@ -112,7 +113,7 @@ export function AppShell() {
         <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['routing', 'admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
       </Layout.Sider>
       <Layout>
-        <Layout.Header style={{ background: '#fff', padding: '0 16px', height: 52, lineHeight: '52px', borderBottom: '1px solid #f0f0f0', display: 'flex', justifyContent: 'space-between' }}>
+        <Layout.Header style={{ background: '#fff', padding: '0 16px', height: 52, lineHeight: '52px', borderBottom: '1px solid #f0f0f0', display: 'flex', alignItems: 'center', justifyContent: 'space-between' }}>
           <Typography.Text type="secondary" ellipsis>{session.workspace.name}</Typography.Text>
           <Space size="middle">
             {status !== 'online' && (

@@ -10,6 +10,7 @@ import { useContactReadSeq, useTyping } from './hooks/useTyping.ts';
 import { useToastError } from './hooks/useToastError.ts';
 import { PendingMessage, StoredMessage } from './MessageBubble.tsx';
 import { attachmentNamesOf } from './pendingAttachments.ts';
+import { RoutingDecisionLine, useRoutingDecisions, type RoutingDecision } from './RoutingDecisions.tsx';
 
 interface Props {
   conversation: Conversation;
@@ -41,6 +42,7 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
   const id = conversation.id;
   const tl = useTimeline(id, conversation.lastSeq);
   const typing = useTyping(id);
+  const decisions = useRoutingDecisions(conversation);
   const contactReadSeq = useContactReadSeq(id);
   const box = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
@@ -138,6 +140,12 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
         {tl.ready && tl.items.length === 0 && !tl.error && <div className="wb-day">{t('timeline.empty')}</div>}
         {tl.items.map((item, i) => {
           const prev = tl.items[i - 1];
+          // Routing decisions (supervisors only) go between the messages they happened between.
+          const at = new Date(createdAt(item)).getTime();
+          const before: RoutingDecision[] = decisions.filter((d) => {
+            const when = new Date(d.createdAt).getTime();
+            return when <= at && (!prev || when > new Date(createdAt(prev)).getTime());
+          });
           const day = dayKey(createdAt(item));
           const divider =
             !prev || dayKey(createdAt(prev)) !== day ? (
@@ -150,6 +158,7 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
           return (
             <Fragment key={item.key}>
               {divider}
+              {before.map((d) => <RoutingDecisionLine key={d.id} d={d} />)}
               {item.kind === 'message' ? (
                 <StoredMessage m={item.message} sender={grouped ? null : senderName(item.message)} contactReadSeq={contactReadSeq} highlight={item.message.seq === highlightSeq} />
               ) : (
@@ -164,6 +173,9 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
             </Fragment>
           );
         })}
+        {decisions
+          .filter((d) => { const last = tl.items.at(-1); return !last || new Date(d.createdAt).getTime() > new Date(createdAt(last)).getTime(); })
+          .map((d) => <RoutingDecisionLine key={d.id} d={d} />)}
       </div>
       <div className="wb-typing" aria-live="polite">
         {typing.contact && (
