@@ -140,7 +140,7 @@ describe('conversations', () => {
     const v = await visitorConversation('Where is my parcel?');
     const unassigned = await t.api('GET', '/api/v1/conversations?assignee=unassigned', { token: admin });
     const row = unassigned.body.items.find((c: { id: string }) => c.id === v.id);
-    expect(row).toMatchObject({ status: 'open', assigneeId: null, unreadCount: 1 });
+    expect(row).toMatchObject({ status: 'open', assigneeId: null, unreadCount: 1, lastMessage: { text: 'Where is my parcel?', direction: 'incoming', private: false } });
     const me = (await t.api('GET', '/api/v1/auth/me', { token: admin })).body.user;
     const assigned = await t.api('POST', `/api/v1/conversations/${v.id}/assign`, { token: admin, body: { assigneeId: me.id } });
     expect(assigned.body.assigneeId).toBe(me.id);
@@ -149,6 +149,8 @@ describe('conversations', () => {
     await t.api('POST', `/api/v1/conversations/${v.id}/read`, { token: admin, body: { seq: 100 } });
     const afterRead = await t.api('GET', '/api/v1/conversations?assignee=me', { token: admin });
     expect(afterRead.body.items.find((c: { id: string }) => c.id === v.id).unreadCount).toBe(0);
+    // Activity lines (the assignment) are not previews: the last message stays the customer's.
+    expect(afterRead.body.items.find((c: { id: string }) => c.id === v.id).lastMessage.text).toBe('Where is my parcel?');
 
     const resolved = await t.api('PATCH', `/api/v1/conversations/${v.id}`, { token: admin, body: { status: 'resolved', priority: 'high', tags: ['物流'] } });
     expect(resolved.body).toMatchObject({ status: 'resolved', priority: 'high', tags: ['物流'] });

@@ -142,7 +142,14 @@ export const ConversationListQuery = ListQuery.extend({
   contactId: Id.optional(),
   tag: Tag.optional(),
 });
-export const ConversationWithContact = Conversation.extend({ contact: Contact, unreadCount: z.number().int() });
+/** The newest customer/agent message of a conversation (not activity lines), for list previews. */
+export const LastMessagePreview = z.object({
+  text: z.string().describe('Up to 140 characters; attachments by file name when there is no text'),
+  direction: z.enum(['incoming', 'outgoing']),
+  private: z.boolean(),
+  createdAt: Timestamp,
+});
+export const ConversationWithContact = Conversation.extend({ contact: Contact, unreadCount: z.number().int(), lastMessage: LastMessagePreview.nullable() });
 // Concrete page types (a generic Page<T> helper made TypeScript's checker take minutes on zod 4 types).
 export const ConversationPage = z.object({ items: z.array(ConversationWithContact), nextCursor: NextCursor });
 export const UpdateConversationBody = z.strictObject({

@@ -40,19 +40,20 @@ describe('admin: inbox, live preview and embed snippet', () => {
     await admin.goto(`${huiliu.url}/admin/inboxes`);
     await admin.getByTestId('inbox-create').click();
     await admin.getByTestId('inbox-name-input').fill('ACME website');
+    // The live preview follows the unsaved color.
+    await admin.getByTestId('widget-color').fill('#eb2f96');
+    await expect.poll(() => admin.getByTestId('widget-preview-header').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(235, 47, 150)');
     await admin.getByTestId('inbox-save').click();
-    const row = admin.getByTestId('inbox-row').filter({ hasText: 'ACME website' });
-    await row.waitFor();
-    const inboxId = await row.getAttribute('data-inbox-id');
-    expect(inboxId).toBeTruthy();
-    await row.click();
+    await admin.waitForURL(/\/admin\/inboxes\/[0-9a-f-]{36}$/);
+    const inboxId = /([0-9a-f-]{36})$/.exec(admin.url())![1]!;
 
     const snippetEl = admin.getByTestId('inbox-embed-snippet');
     await snippetEl.waitFor();
     const snippet = (await snippetEl.textContent())!.trim();
     expect(snippet).toMatch(/^<script src="http:\/\/127\.0\.0\.1:\d+\/widget\.js" data-inbox="[A-Za-z0-9_-]+" async><\/script>$/);
-    await admin.getByTestId('widget-preview').waitFor();
     await screenshot(admin, 'admin-inbox-en');
+    await admin.goto(`${huiliu.url}/admin/inboxes`);
+    await admin.locator(`[data-testid="inbox-row"][data-inbox-id="${inboxId}"]`).filter({ hasText: 'ACME website' }).waitFor();
 
     // The snippet goes on the customer's site, as is.
     sitePage = snippet;

@@ -133,8 +133,14 @@ export function createConversationService(deps: { db: Database; events: DomainEv
       const me = actor.kind === 'user' ? actor.userId : null;
       const rows = await db.query(
         `SELECT c.*, row_to_json(ct) AS contact_row,
-           (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > c.agent_read_seq AND m.direction = 'incoming') AS unread_count
+           (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND m.seq > c.agent_read_seq AND m.direction = 'incoming') AS unread_count,
+           lm.text AS lm_text, lm.direction AS lm_direction, lm.private AS lm_private, lm.created_at AS lm_created_at,
+           (SELECT string_agg(a.file_name, ', ') FROM attachments a WHERE a.message_id = lm.id) AS lm_files
          FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+         LEFT JOIN LATERAL (
+           SELECT m.id, m.text, m.direction, m.private, m.created_at FROM messages m
+           WHERE m.conversation_id = c.id AND m.direction <> 'activity' ORDER BY m.seq DESC LIMIT 1
+         ) lm ON true
          WHERE c.workspace_id = $1
            AND ($2::uuid[] IS NULL OR c.inbox_id = ANY($2::uuid[]))
            AND ($3::text = 'all' OR c.status = $3)
@@ -151,7 +157,11 @@ export function createConversationService(deps: { db: Database; events: DomainEv
       return {
         items: page.map((r) => {
           const contact = r.contact_row as Row;
-          return { ...presentConversation(r), contact: presentContact({ ...contact, created_at: new Date(contact.created_at as string).toISOString(), updated_at: new Date(contact.updated_at as string).toISOString() }, actor), unreadCount: Number(r.unread_count) };
+          const text = String(r.lm_text ?? '').replace(/\s+/g, ' ').trim() || String(r.lm_files ?? '');
+          const lastMessage = r.lm_direction
+            ? { text: text.slice(0, 140), direction: r.lm_direction as 'incoming' | 'outgoing', private: Boolean(r.lm_private), createdAt: new Date(r.lm_created_at as string).toISOString() }
+            : null;
+          return { ...presentConversation(r), contact: presentContact({ ...contact, created_at: new Date(contact.created_at as string).toISOString(), updated_at: new Date(contact.updated_at as string).toISOString() }, actor), unreadCount: Number(r.unread_count), lastMessage };
         }),
         nextCursor: rows.length > f.limit && last ? encodeCursor(new Date(last.last_activity_at as string).toISOString(), last.id as string) : null,
       };

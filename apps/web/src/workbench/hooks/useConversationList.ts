@@ -52,6 +52,16 @@ export function useConversationList(filters: Filters, openId: string | null): Co
   const [cursor, setCursor] = useState<string | null>(null);
   const [loadingMore, setLoadingMore] = useState(false);
   const [previews, setPreviews] = useState<ReadonlyMap<string, Preview>>(new Map());
+  /** The server's last message of each listed conversation (live messages replace it as they come). */
+  const seedPreviews = useCallback((items: ConversationPage['items']) => {
+    setPreviews((prev) => {
+      const next = new Map(prev);
+      for (const c of items) {
+        if (c.lastMessage?.text) next.set(c.id, { text: c.lastMessage.text, private: c.lastMessage.private, incoming: c.lastMessage.direction === 'incoming' });
+      }
+      return next;
+    });
+  }, []);
 
   // Event handlers are registered once; they read the latest values through refs.
   const filtersRef = useRef(filters);
@@ -90,6 +100,7 @@ export function useConversationList(filters: Filters, openId: string | null): Co
         if (id !== fetchId.current) return;
         for (const c of page.items) cache.current.set(c.id, c);
         setItems(sortItems(page.items.slice()));
+        seedPreviews(page.items);
         setCursor(page.nextCursor);
         setError(null);
       } catch (e) {
@@ -208,6 +219,7 @@ export function useConversationList(filters: Filters, openId: string | null): Co
       .then((page) => {
         if (id !== fetchId.current) return;
         for (const c of page.items) cache.current.set(c.id, c);
+        seedPreviews(page.items);
         setItems((prev) => {
           const seen = new Set(prev.map((x) => x.id));
           return sortItems([...prev, ...page.items.filter((x) => !seen.has(x.id))]);
