@@ -300,10 +300,18 @@ export function createRoutingService(deps: {
       assigneeId: input.agentId,
       activity,
       guard: async (tx) => {
-        await ensurePresence(tx, input.workspaceId, input.agentId);
         // SKIP LOCKED: another claim for this agent is in flight; rather than queue behind it (the lock
         // waits dominated the claim latency in `npm run bench -- routing`), try the next candidate.
-        const p = await one(tx, `SELECT status, capacity, channel_capacities FROM agent_presence WHERE user_id = $1 AND workspace_id = $2 FOR UPDATE${input.skipLocked ? ' SKIP LOCKED' : ''}`, [input.agentId, input.workspaceId]);
+        const lockPresence = () => one(tx, `SELECT status, capacity, channel_capacities FROM agent_presence WHERE user_id = $1 AND workspace_id = $2 FOR UPDATE${input.skipLocked ? ' SKIP LOCKED' : ''}`, [input.agentId, input.workspaceId]);
+        let p = await lockPresence();
+        if (!p) {
+          // Locked by another claim (routing skips), or no presence row yet (an agent who never set one
+          // claims by hand): create it and look again. The common path saves this round trip.
+          const exists = await one(tx, `SELECT 1 AS ok FROM agent_presence WHERE user_id = $1`, [input.agentId]);
+          if (exists) return 'busy';
+          await ensurePresence(tx, input.workspaceId, input.agentId);
+          p = await lockPresence();
+        }
         if (!p) return 'busy';
         if (input.requireOnline && p.status !== 'online') return 'not_online';
         // A fresh statement after the lock: it sees every claim for this agent committed before us.
@@ -319,10 +327,18 @@ export function createRoutingService(deps: {
         if (channelCap !== undefined && Number(l?.channel_load ?? 0) >= channelCap) return 'at_channel_capacity';
         return null;
       },
+      // One statement for the decision, the agent's last-routed time and the team's round-robin cursor:
+      // every round trip inside the claim transaction holds the agent's presence lock longer.
       record: async (tx) => {
-        await recordDecision(tx, { workspaceId: input.workspaceId, conversationId: input.conversationId, agentId: input.agentId, strategy: input.strategy, outcome: input.outcome, reason: input.reason });
-        await tx.query(`UPDATE agent_presence SET last_routed_at = now() WHERE user_id = $1`, [input.agentId]);
-        if (input.teamId) await tx.query(`UPDATE team_routing SET last_agent_id = $2 WHERE team_id = $1`, [input.teamId, input.agentId]);
+        await tx.query(
+          `WITH d AS (
+             INSERT INTO routing_decisions (workspace_id, conversation_id, agent_id, strategy, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
+           ), p AS (
+             UPDATE agent_presence SET last_routed_at = now() WHERE user_id = $3
+           )
+           UPDATE team_routing SET last_agent_id = $3 WHERE team_id = $7::uuid`,
+          [input.workspaceId, input.conversationId, input.agentId, input.strategy, input.outcome, JSON.stringify(input.reason), input.teamId],
+        );
       },
     });
   }
