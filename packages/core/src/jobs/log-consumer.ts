@@ -233,3 +233,37 @@ function toMessageLogRow(r: LogRow): MessageLogRow {
     createdAt: r.created_at,
   };
 }
+
+/**
+ * Catches a log consumer up once per burst of stored messages — a short delay after the first one — rather
+ * than once per stored batch: keeps consumers off the message hot path while they still react within tens
+ * of milliseconds (the poll stays the safety net). `afterCatchUp` runs after each successful catch-up,
+ * e.g. to wake the job queue for jobs the consumer enqueued (on PostgreSQL a worker may otherwise have
+ * looked before the consumer's COMMIT).
+ */
+export function createBurstCatchUp(opts: {
+  consumer: () => LogConsumer | undefined;
+  isActive: () => boolean;
+  afterCatchUp?: () => void;
+  onError: (err: unknown) => void;
+  delayMs?: number;
+}): { trigger(): void; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    trigger() {
+      if (timer || !opts.isActive() || !opts.consumer()) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        const consumer = opts.consumer();
+        if (!opts.isActive() || !consumer) return;
+        consumer.catchUp().then(() => {
+          if (opts.isActive()) opts.afterCatchUp?.();
+        }, opts.onError);
+      }, opts.delayMs ?? 20);
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}

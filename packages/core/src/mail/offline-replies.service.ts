@@ -23,7 +23,7 @@ import { one } from '../db/database.ts';
 import type { DomainEvents } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Job, JobContext, JobQueue } from '../jobs/job-queue.ts';
-import { createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import { createBurstCatchUp, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
 import { isPermanentMailError, type Mailer } from './mailer.ts';
 
 export const OFFLINE_REPLIES_QUEUE = 'mail.offline_replies';
@@ -199,23 +199,15 @@ export function createOfflineReplies(deps: {
 
   // Replies are read soon after they are stored (the gap decides "was the visitor connected"), but once
   // per burst rather than once per stored batch.
-  const CATCH_UP_DELAY_MS = 20;
-  let catchUpTimer: NodeJS.Timeout | undefined;
-  function catchUpLog(): void {
-    if (stopped || !consumer || catchUpTimer) return;
-    catchUpTimer = setTimeout(() => {
-      catchUpTimer = undefined;
-      if (stopped || !consumer) return;
-      consumer.catchUp().then(
-        () => {
-          // On PostgreSQL a claim may have run before the consumer's COMMIT: wake the queue after it.
-          if (enqueuedSinceCatchUp > 0 && !stopped) jobs?.notify();
-          enqueuedSinceCatchUp = 0;
-        },
-        (err: unknown) => log.warn({ err }, 'offline replies: log consumer failed; the poll retries'),
-      );
-    }, CATCH_UP_DELAY_MS);
-  }
+  const logBurst = createBurstCatchUp({
+    consumer: () => consumer,
+    isActive: () => !stopped,
+    afterCatchUp: () => {
+      if (enqueuedSinceCatchUp > 0) jobs?.notify();
+      enqueuedSinceCatchUp = 0;
+    },
+    onError: (err) => log.warn({ err }, 'offline replies: log consumer failed; the poll retries'),
+  });
 
   // ---------------------------------------------------------------------------------------------
   // 2. The job: one email with every reply the visitor has not seen
@@ -353,7 +345,7 @@ export function createOfflineReplies(deps: {
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       off = events.on('message.created', ({ message }) => {
-        if (isReply(message)) catchUpLog();
+        if (isReply(message)) logBurst.trigger();
       });
       // A wrong host or password shows at start-up, not at the first visitor who needed an email.
       mailer.verify().then(
@@ -366,8 +358,7 @@ export function createOfflineReplies(deps: {
       stopped = true;
       off?.();
       off = undefined;
-      if (catchUpTimer) clearTimeout(catchUpTimer);
-      catchUpTimer = undefined;
+      logBurst.cancel();
       await consumer?.stop();
     },
 

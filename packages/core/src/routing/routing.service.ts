@@ -33,7 +33,7 @@ import type { Logger } from '../shared/logger.ts';
 import type { ConversationService } from '../conversations/conversation.service.ts';
 import type { InboxService } from '../inboxes/inbox.service.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
-import { createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import { createBurstCatchUp, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
 import {
   QUEUE_ORDER_SQL, STRATEGIES, eligibleCandidates,
   type RoutingCandidate, type RoutingContext, type RoutingConversation, type StrategyName,
@@ -953,23 +953,16 @@ export function createRoutingService(deps: {
 
   // Customer messages arrive in bursts; reading the log once per burst (not once per stored batch) keeps
   // the consumer off the hot path. Routing is still decided within a few tens of milliseconds.
-  const CATCH_UP_DELAY_MS = 20;
-  let catchUpTimer: NodeJS.Timeout | undefined;
-  function catchUpLog(): void {
-    if (stopped || !consumer || catchUpTimer) return;
-    catchUpTimer = setTimeout(() => {
-      catchUpTimer = undefined;
-      if (stopped || !consumer) return;
-      consumer.catchUp().then(
-        () => {
-          // Only when jobs were enqueued: on PostgreSQL a claim may have run before the consumer's COMMIT.
-          if (routedSinceCatchUp > 0 && !stopped) queue().notify();
-          routedSinceCatchUp = 0;
-        },
-        (err: unknown) => log.warn({ err }, 'routing log consumer failed; the poll retries'),
-      );
-    }, CATCH_UP_DELAY_MS);
-  }
+  const logBurst = createBurstCatchUp({
+    consumer: () => consumer,
+    isActive: () => !stopped,
+    // Only when jobs were enqueued: on PostgreSQL a claim may have run before the consumer's COMMIT.
+    afterCatchUp: () => {
+      if (routedSinceCatchUp > 0) queue().notify();
+      routedSinceCatchUp = 0;
+    },
+    onError: (err) => log.warn({ err }, 'routing log consumer failed; the poll retries'),
+  });
 
   function background(what: string, p: Promise<unknown>): void {
     p.catch((err: unknown) => {
@@ -998,7 +991,7 @@ export function createRoutingService(deps: {
       consumer.start();
       offs.push(
         events.on('message.created', ({ message }) => {
-          if (message.direction === 'incoming') catchUpLog();
+          if (message.direction === 'incoming') logBurst.trigger();
         }),
         events.on('conversation.handoff_requested', (e) => {
           background('handoff', db.transaction((tx) => enqueueHandoff(queue(), tx, e)).then(() => queue().notify()));
@@ -1022,8 +1015,7 @@ export function createRoutingService(deps: {
       offs.splice(0).forEach((off) => off());
       for (const t of positionTimers.values()) clearTimeout(t);
       positionTimers.clear();
-      if (catchUpTimer) clearTimeout(catchUpTimer);
-      catchUpTimer = undefined;
+      logBurst.cancel();
       await consumer?.stop();
     },
 
