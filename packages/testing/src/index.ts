@@ -1,1 +1,2 @@
 export * from './db.ts';
+export * from './ports.ts';

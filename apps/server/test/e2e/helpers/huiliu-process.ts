@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '@huiliu/testing/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,17 +22,6 @@ export interface HuiliuProcess {
 }
 
 const repoRoot = join(import.meta.dirname, '..', '..', '..', '..', '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startHuiliuProcess(env: Record<string, string> = {}): Promise<HuiliuProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'huiliu-e2e-'));
