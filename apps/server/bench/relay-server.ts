@@ -58,6 +58,11 @@ io.on('connection', (socket) => {
       clientId: raw.clientId ?? null,
       externalId: null,
       deliveryStatus: 'sent',
+      deliveryError: null,
+      subject: null,
+      html: null,
+      unsupported: null,
+      template: null,
       createdAt: new Date().toISOString(),
     };
     io.to(`user:${conv.userId}`).emit('message.created', message);

@@ -30,12 +30,14 @@ import type { WorkerResult, WorkerSetup } from './routing-worker.ts';
 const BENCH_DIR = resolve(REPO_ROOT, 'apps/server/bench');
 const USAGE = `usage: npm run bench -- routing [--strategy least_busy|round_robin|least_recently_routed|sticky]
                              [--agents 1000] [--waiting 10000] [--decisions 50000] [--cohort 100] [--seed 1]
-                             [--claim-agents 200] [--claim-conversations 2000] [--concurrency 4]
+                             [--claim-agents 200] [--claim-conversations 2000] [--concurrency 1]
                              [--database-url postgres://…] [--admin-url postgres://postgres@127.0.0.1:5432/postgres]
                              [--no-claim] [--json]
 
 Decision: the real strategy code over an in-memory snapshot (arrivals, decisions, completions).
-Claim: two worker processes run the real routing service against one PostgreSQL queue. Without
+Claim: two worker processes run the real routing service against one PostgreSQL queue, each with
+--concurrency routes in flight (default 1: the engine registers its route queue with concurrency 1 per
+node, so this is two nodes racing; --concurrency 4 is the stress variant). Without
 --database-url a random database is created on --admin-url's server, migrated, and dropped afterwards.
 With --json the last stdout line is one JSON object; progress goes to stderr.`;
 
@@ -267,17 +269,24 @@ export function runDecisions(cfg: { agents: number; waiting: number; decisions: 
 export interface ClaimResult {
   database: string;
   claim_agents: number;
+  /** Routes in flight per worker process. */
+  claim_concurrency: number;
   claim_conversations: number;
   claims: number;
   claim_attempts: number;
   claim_p50_ms: number;
   claim_p99_ms: number;
   claim_max_ms: number;
-  /** p50 / p99 per phase of the claim transaction (ms). */
+  /** p50 / p99 of the claim by its result: 'ok' or the refusal reason (ms). */
+  claim_by_result: Record<string, [number, number]>;
+  /** p50 / p99 per phase of the claim (ms; routing-worker.ts CLAIM_PHASES). */
   claim_phases: Record<string, [number, number]>;
   route_p50_ms: number;
   route_p99_ms: number;
   route_wall_s: number;
+  /** CPU seconds both worker processes used during the race, and the worse p99 of their event-loop delay (ms). */
+  worker_cpu_s: number;
+  worker_loop_delay_p99_ms: number;
   refusals: Record<string, number>;
   outcomes: Record<string, number>;
   double_assignments: number;
@@ -442,19 +451,27 @@ export async function runClaims(cfg: { agents: number; conversations: number; co
     return {
       database: dropName ? 'postgres (fresh database, dropped after)' : 'postgres (--database-url)',
       claim_agents: cfg.agents,
+      claim_concurrency: cfg.concurrency,
       claim_conversations: seeded.conversationIds.length,
       claims,
       claim_attempts: claimMs.length,
       claim_p50_ms: round(cs.p50),
       claim_p99_ms: round(cs.p99),
       claim_max_ms: round(cs.max),
-      claim_phases: Object.fromEntries((['begin', 'guard', 'lockWait', 'update', 'record', 'commit'] as const).map((k) => {
+      claim_by_result: Object.fromEntries([...new Set(rs.flatMap((x) => Object.keys(x.claimMsByResult)))].map((k) => {
+        const p = summarize(rs.flatMap((x) => x.claimMsByResult[k] ?? []));
+        return [k, [round(p.p50), round(p.p99)]];
+      })),
+      // Phase names and order come from the worker (routing-worker.ts CLAIM_PHASES).
+      claim_phases: Object.fromEntries((Object.keys(rs[0]!.phases) as (keyof WorkerResult['phases'])[]).map((k) => {
         const p = summarize(rs.flatMap((x) => x.phases[k]));
         return [k, [round(p.p50), round(p.p99)]];
       })),
       route_p50_ms: round(rts.p50),
       route_p99_ms: round(rts.p99),
       route_wall_s: round(Math.max(...rs.map((x) => x.wallMs)) / 1000),
+      worker_cpu_s: round(rs.reduce((n, x) => n + x.cpuMs, 0) / 1000),
+      worker_loop_delay_p99_ms: round(Math.max(...rs.map((x) => x.loopDelayP99Ms))),
       refusals: merge('refusals'),
       outcomes: merge('outcomes'),
       double_assignments: Math.max(reportedDoubles, Number(dbChecks.decision_doubles), Number(dbChecks.activity_doubles)),
@@ -503,7 +520,7 @@ export async function routing(argv: string[]): Promise<void> {
     c = await runClaims({
       agents: intFlag(a, 'claim-agents', 200),
       conversations: intFlag(a, 'claim-conversations', 2000),
-      concurrency: intFlag(a, 'concurrency', 4),
+      concurrency: intFlag(a, 'concurrency', 1),
       seed: seedN,
       databaseUrl: stringFlag(a, 'database-url'),
       adminUrl: stringFlag(a, 'admin-url') ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -527,16 +544,20 @@ export async function routing(argv: string[]): Promise<void> {
     fairness_spread: d.fairness_spread,
     cohort: { agents: cohort, min: d.cohort_min, max: d.cohort_max },
     claim_agents: c?.claim_agents ?? null,
+    claim_concurrency: c?.claim_concurrency ?? null,
     claim_conversations: c?.claim_conversations ?? null,
     claims: c?.claims ?? null,
     claim_attempts: c?.claim_attempts ?? null,
     claim_p50_ms: c?.claim_p50_ms ?? null,
     claim_p99_ms: c?.claim_p99_ms ?? null,
     claim_max_ms: c?.claim_max_ms ?? null,
+    claim_by_result_p50_p99_ms: c?.claim_by_result ?? null,
     claim_phases_p50_p99_ms: c?.claim_phases ?? null,
     route_p50_ms: c?.route_p50_ms ?? null,
     route_p99_ms: c?.route_p99_ms ?? null,
     route_wall_s: c?.route_wall_s ?? null,
+    worker_cpu_s: c?.worker_cpu_s ?? null,
+    worker_loop_delay_p99_ms: c?.worker_loop_delay_p99_ms ?? null,
     refusals: c?.refusals ?? null,
     outcomes: c?.outcomes ?? null,
     total_capacity: c?.total_capacity ?? null,

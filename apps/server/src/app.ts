@@ -14,7 +14,7 @@ import { runConversationSweep } from '@huiliu/core/conversations/lifecycle';
 import { recordReportingFacts } from '@huiliu/core/analytics/reporting.consumer';
 import { createSmtpMailer, parseMailFrom } from '@huiliu/core/mail/mailer';
 import type { Config } from './config.ts';
-import { createServices, type Services } from './services.ts';
+import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { buildHttpServer } from './http/server.ts';
 import { createGateway, type Gateway } from './realtime/gateway.ts';
 import { isEmpty, seedDemo, type DemoCredentials } from './setup/seed.ts';
@@ -31,6 +31,11 @@ export interface HuiliuOptions {
   /** Seed the demo workspace when the embedded database is empty (default: config.seedDemo). */
   seed?: boolean;
   rateLimitFactor?: number;
+  /** External channel adapters (default: all of @huiliu/channels); tests pass fake ones. */
+  channelAdapters?: ServiceDeps['channelAdapters'];
+  channelPollers?: ServiceDeps['channelPollers'];
+  /** Delay before a failed job's retry (default: exponential with jitter); tests make channel retries fast. */
+  jobBackoff?: (attempt: number) => number;
 }
 
 export interface Huiliu {
@@ -64,7 +69,14 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const mail = config.mail
       ? { mailer: createSmtpMailer(config.mail.smtpUrl), from: parseMailFrom(config.mail.from)!, offlineDelayMs: config.mail.offlineDelayMs }
       : undefined;
-    const services = createServices({ db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes, ...(mail ? { mail } : {}) });
+    // The URL platforms call our webhooks on; a node on a random port (tests) knows it only after listen.
+    let publicUrl = config.publicUrl;
+    const services = createServices({
+      db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes, ...(mail ? { mail } : {}),
+      publicUrl: () => publicUrl,
+      ...(opts.channelAdapters ? { channelAdapters: opts.channelAdapters } : {}),
+      ...(opts.channelPollers ? { channelPollers: opts.channelPollers } : {}),
+    });
 
     const seed = opts.seed ?? (embedded && config.seedDemo);
     const demo = seed && (await isEmpty(db)) ? await seedDemo(services) : undefined;
@@ -72,7 +84,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     // Background work: the scheduler's sweep (auto-resolve, snooze ends) as a durable job, and the
     // reporting consumer reading the message log.
     if (db.kind === 'postgres' && config.databaseUrl) listener = pgListener(config.databaseUrl, { logger });
-    const jobs = createJobQueue({ db, logger: logger.child({ component: 'jobs' }), ...(listener ? { listen: listener.listen } : {}) });
+    const jobs = createJobQueue({ db, logger: logger.child({ component: 'jobs' }), ...(listener ? { listen: listener.listen } : {}), ...(opts.jobBackoff ? { backoff: opts.jobBackoff } : {}) });
     jobs.register(SWEEP_QUEUE, async (_job, ctx) => {
       const published = await ctx.fence((tx) => runConversationSweep(tx, services.pipeline), { complete: true });
       for (const r of published) {
@@ -82,6 +94,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     });
     // Routing: job handlers, its message-log consumer and event subscriptions (routing.service.ts).
     services.routing.start({ jobs });
+    // Outbound channel delivery: its message-log consumer and the channel.deliver jobs (outbound-delivery.ts).
+    await services.outbound.start({ jobs });
     // Transfers: the expiry of unanswered agent → agent requests (transfer.service.ts).
     services.transfers.start({ jobs });
     // Contacts CSV imports, applied in batches by a durable job (contact-import.ts).
@@ -114,6 +128,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     let ready = false;
     const { app } = await buildHttpServer(services, { version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}) });
     await app.listen({ port: config.port, host: config.host });
+    if (config.port === 0) publicUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const gateway = createGateway(app.server, services);
     // Offline email replies need to know whether a visitor is connected, which only the gateway knows.
     if (services.offlineReplies) {
@@ -123,6 +138,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
       logger.info('offline email replies are off: set SMTP_URL and HUILIU_MAIL_FROM to email agents\' replies to visitors who left');
     }
     await jobs.start();
+    // Long-running inbound channels (IMAP…): one node per inbox, by lease (channel-pollers.ts).
+    await services.channelPollers.start();
     reporting.start();
     void scheduleSweep();
     ready = true;
@@ -138,8 +155,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         if (reportingTimer) clearTimeout(reportingTimer);
         await gateway.close();
         await app.close();
+        await services.channelPollers.stop();
         await services.pipeline.drain();
         await services.routing.stop();
+        await services.outbound.stop();
         await services.offlineReplies?.stop();
         await jobs.stop({ drainMs: 5_000 });
         services.offlineReplies?.close();

@@ -11,6 +11,8 @@ import { createUserService } from '@huiliu/core/users/user.service';
 import { createTeamService } from '@huiliu/core/teams/team.service';
 import { createInboxService } from '@huiliu/core/inboxes/inbox.service';
 import { createContactService } from '@huiliu/core/contacts/contact.service';
+import { createIdentityService } from '@huiliu/core/contacts/identity.service';
+import { createIdentityVerification } from '@huiliu/core/contacts/identity-verification';
 import { createMessagePipeline } from '@huiliu/core/messages/pipeline';
 import { createMessageService } from '@huiliu/core/messages/message.service';
 import { createConversationService } from '@huiliu/core/conversations/conversation.service';
@@ -28,6 +30,12 @@ import { createContactImportService } from '@huiliu/core/contacts/contact-import
 import { createOfflineReplies } from '@huiliu/core/mail/offline-replies.service';
 import type { Mailer } from '@huiliu/core/mail/mailer';
 import type { UploadLimits } from '@huiliu/contracts';
+import { channelAdapters } from '@huiliu/channels';
+import { createChannelConfigService, type ChannelAdapters } from '@huiliu/core/channels/channel-config.service';
+import { createChannelIngestService } from '@huiliu/core/channels/channel-ingest.service';
+import { createChannelPollers, type ChannelPollersOptions } from '@huiliu/core/channels/channel-pollers';
+import { createSendPolicy, outboundChannelResolver } from '@huiliu/core/channels/send-policy';
+import { createOutboundDelivery } from '@huiliu/core/channels/outbound-delivery';
 
 export interface ServiceDeps {
   db: Database;
@@ -38,6 +46,11 @@ export interface ServiceDeps {
   storage?: BlobStorage;
   /** Outgoing email; without it offline replies are not emailed. */
   mail?: { mailer: Mailer; from: { name: string | null; address: string }; offlineDelayMs: number };
+  /** External channel adapters by kind (default: every adapter of @huiliu/channels); tests pass fakes. */
+  channelAdapters?: ChannelAdapters;
+  /** The public base URL (webhook URLs given to platforms); a function: a test node learns its port after listen. */
+  publicUrl?: () => string;
+  channelPollers?: ChannelPollersOptions;
 }
 
 /** The composition root of the domain: every service with its explicit dependencies. */
@@ -49,21 +62,52 @@ export function createServices(deps: ServiceDeps) {
   const textIndex = createTextIndex();
   const storage = deps.storage ?? createDiskStorage(deps.attachmentsDir);
 
-  const inboxes = createInboxService({ db, events });
+  const adapters: ChannelAdapters = deps.channelAdapters ?? channelAdapters;
+  const inboxes = createInboxService({ db, events, channelTypes: ['web', ...adapters.keys()] });
   const users = createUserService({ db, events });
   const teams = createTeamService({ db });
   const contacts = createContactService({ db, textIndex });
   const pipeline = createMessagePipeline({ db, events, textIndex, files, logger });
-  const messages = createMessageService({ pipeline, inboxes });
+  // Send windows, channel limits and 'pending' for channel messages; channelConfig is created below (called lazily).
+  const sendPolicy = createSendPolicy({
+    db, inboxes, maxUploadBytes: deps.maxUploadBytes,
+    resolve: outboundChannelResolver({ db, adapters, contextFor: (workspaceId, inboxId) => channelConfig.contextFor(workspaceId, inboxId) }),
+  });
+  const messages = createMessageService({ pipeline, inboxes, sendPolicy });
   const conversations = createConversationService({ db, events, pipeline, inboxes, files });
   const canned = createCannedService({ db });
   const search = createSearchService({ db, textIndex, contacts, inboxes, files });
   // What the UIs may upload, so they can refuse a file before sending it (the server still checks the bytes).
   const uploadLimits: UploadLimits = { maxBytes: deps.maxUploadBytes, contentTypes: [...ACCEPTED_CONTENT_TYPES] };
-  const widget = createWidgetService({ db, tokens: visitorTokens, inboxes, contacts, conversations, messages, textIndex, uploads: uploadLimits });
-  const attachments = createAttachmentService({ db, storage, files, maxUploadBytes: deps.maxUploadBytes });
   const vault = createVault({ db, masterKey });
+  // Cross-channel identity: the inbox identity keys (widget / app sign-in) and merges, timeline, reply-via.
+  const identityVerification = createIdentityVerification({ db, vault });
+  const identity = createIdentityService({ db, textIndex, inboxes, events, files });
+  const widget = createWidgetService({ db, tokens: visitorTokens, inboxes, contacts, conversations, messages, textIndex, uploads: uploadLimits, identity: identityVerification });
+  const attachments = createAttachmentService({ db, storage, files, maxUploadBytes: deps.maxUploadBytes });
   const http = createSafeHttpClient();
+  async function fetchForWorkspace(workspaceId: string, url: string, init: SafeRequestInit = {}): Promise<SafeResponse> {
+    const { settings } = await getWorkspace(db, workspaceId);
+    return http.request(url, { ...init, allowHosts: [...(init.allowHosts ?? []), ...settings.networkAllowlist] });
+  }
+  // External channels: settings + secrets per inbox, inbound storage, and the pollers (started by app.ts).
+  const channelConfig = createChannelConfigService({
+    db,
+    events,
+    logger,
+    adapters,
+    vaultIn: (sql) => createVault({ db: sql, masterKey }),
+    fetch: fetchForWorkspace,
+    publicUrl: deps.publicUrl ?? (() => 'http://localhost:3000'),
+  });
+  const channelIngest = createChannelIngestService({ db, events, logger, contacts, conversations, pipeline, attachments, channelConfig, files });
+  const channelPollers = createChannelPollers({ db, events, logger, channelConfig, ingest: channelIngest, ...(deps.channelPollers ? { options: deps.channelPollers } : {}) });
+  // Outbound delivery as durable jobs (started by app.ts): retries, per-conversation order, dead letters.
+  const outbound = createOutboundDelivery({
+    db, events, logger, files, storage, inboxes, policy: sendPolicy, adapters,
+    contextFor: (workspaceId, inboxId) => channelConfig.contextFor(workspaceId, inboxId),
+    publicUrl: deps.publicUrl ?? (() => 'http://localhost:3000'),
+  });
   // Started by app.ts with the job queue (its work runs as durable jobs).
   const routing = createRoutingService({ db, events, conversations, inboxes, logger, pipeline });
   // Started by app.ts too (pending transfers expire through a durable job); team transfers are routed at once.
@@ -92,6 +136,8 @@ export function createServices(deps: ServiceDeps) {
     canned,
     search,
     widget,
+    identity,
+    identityVerification,
     attachments,
     vault,
     http,
@@ -100,14 +146,16 @@ export function createServices(deps: ServiceDeps) {
     contactImports,
     offlineReplies,
     uploadLimits,
+    channelConfig,
+    channelIngest,
+    channelPollers,
+    sendPolicy,
+    outbound,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).
      */
-    async fetchForWorkspace(workspaceId: string, url: string, init: SafeRequestInit = {}): Promise<SafeResponse> {
-      const { settings } = await getWorkspace(db, workspaceId);
-      return http.request(url, { ...init, allowHosts: [...(init.allowHosts ?? []), ...settings.networkAllowlist] });
-    },
+    fetchForWorkspace,
     audit: (actor: Actor, action: string, target: { type: string; id: string } | null, details: Record<string, unknown> = {}) =>
       recordAudit(db, actor, action, target, details),
     /** Marks read and tells the other side (agents ↔ visitor) in real time. */

@@ -44,7 +44,7 @@ function pngForm(name: string): FormData {
 // ---------------------------------------------------------------------------------------------------
 // The objects of both workspaces
 
-type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer' | 'contactImport';
+type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer' | 'contactImport' | 'message';
 
 interface Tenant {
   ids: Record<ObjectKind, string>;
@@ -56,6 +56,7 @@ interface Tenant {
  */
 const PATH_ID_OWNERS: readonly { prefix: string; param: string; kind: ObjectKind }[] = [
   { prefix: '/api/v1/conversations/{id}', param: 'id', kind: 'conversation' },
+  { prefix: '/api/v1/conversations/{id}', param: 'messageId', kind: 'message' },
   { prefix: '/api/v1/contacts/imports/{id}', param: 'id', kind: 'contactImport' },
   { prefix: '/api/v1/contacts/{id}', param: 'id', kind: 'contact' },
   { prefix: '/api/v1/inboxes/{id}', param: 'id', kind: 'inbox' },
@@ -337,6 +338,33 @@ async function prepareControl(o: Operation, path: string): Promise<string> {
   if (o.path === '/api/v1/conversations/{id}/transfers') {
     await ok('POST', `/api/v1/conversations/${conv}/assign`, { token: tokenB, body: { assigneeId: adminBId } });
   }
+  // Merges (identity.routes.ts): the generated body names B's contact as the survivor, so the path takes a
+  // fresh contact to merge into it; an unmerge needs a contact that was merged.
+  if (o.path === '/api/v1/contacts/{id}/merge-into' || o.path === '/api/v1/contacts/{id}/unmerge') {
+    const fresh = await ok('POST', '/api/v1/contacts', { token: tokenB, body: { name: 'Zephyrine Merge Control' } });
+    if (o.path.endsWith('/unmerge')) await ok('POST', `/api/v1/contacts/${fresh.id}/merge-into`, { token: tokenB, body: { contactId: B.ids.contact } });
+    return o.path.replace('{id}', fresh.id);
+  }
+  // Only a failed delivery to an external channel can be retried (delivery.routes.ts): B gets one, in an
+  // API-channel inbox (written directly: a delivery fails only after the platform refused it).
+  if (o.path === '/api/v1/conversations/{id}/messages/{messageId}/retry') {
+    const apiInbox = await ok('POST', '/api/v1/inboxes', { token: tokenB, body: { name: 'Zephyrine API', channelType: 'api' } });
+    const made = await server.node.services.db.transaction(async (tx) => {
+      const identity = (await tx.query(`INSERT INTO contact_identities (workspace_id, contact_id, inbox_id, channel_type, source_id) VALUES ($1, $2, $3, 'api', 'zephyr-ext') RETURNING id`, [workspaceB, B.ids.contact, apiInbox.id]))[0]!;
+      const c = (await tx.query(
+        `WITH d AS (UPDATE workspaces SET next_display_id = next_display_id + 1 WHERE id = $1 RETURNING next_display_id)
+         INSERT INTO conversations (workspace_id, display_id, inbox_id, contact_id, identity_id, last_seq) SELECT $1, d.next_display_id, $2, $3, $4, 1 FROM d RETURNING id`,
+        [workspaceB, apiInbox.id, B.ids.contact, identity.id],
+      ))[0]!;
+      const m = (await tx.query(
+        `INSERT INTO messages (workspace_id, inbox_id, conversation_id, seq, direction, sender_type, sender_id, text, delivery_status, content)
+         VALUES ($1, $2, $3, 1, 'outgoing', 'user', $4, 'Zephyrine failed reply', 'failed', '{"deliveryError":"refused"}') RETURNING id`,
+        [workspaceB, apiInbox.id, c.id, adminBId],
+      ))[0]!;
+      return { conversationId: c.id as string, messageId: m.id as string };
+    });
+    return o.path.replace('{id}', made.conversationId).replace('{messageId}', made.messageId);
+  }
   if (o.path.startsWith('/api/v1/transfers/{id}/')) {
     await ok('POST', `/api/v1/conversations/${conv}/assign`, { token: tokenB, body: { assigneeId: agentBId } });
     // Offered by the assignee (B's agent): nobody transfers to themselves.
@@ -396,6 +424,8 @@ beforeAll(async () => {
       schedule: scheduleA.id,
       // Likewise: no route takes an import id in its body.
       contactImport: randomUUID(),
+      // Likewise: message ids appear only in paths.
+      message: randomUUID(),
     },
   };
 
@@ -455,6 +485,7 @@ beforeAll(async () => {
       transfer: transferB.id,
       schedule: scheduleB.id,
       contactImport: importB.id,
+      message: replyB.message.id,
     },
   };
   const secretsB = await ok('GET', '/api/v1/secrets', { token: tokenB });

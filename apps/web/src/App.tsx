@@ -12,6 +12,7 @@ import TeamsPage from './admin/TeamsPage.tsx';
 import InboxesPage from './admin/InboxesPage.tsx';
 import CannedResponsesPage from './admin/CannedResponsesPage.tsx';
 import ContactsPage from './admin/ContactsPage.tsx';
+import FailedDeliveriesPage from './admin/channels/FailedDeliveriesPage.tsx';
 import TokenPasswordPage from './admin/public/TokenPasswordPage.tsx';
 import RoutingQueuePage from './routing/RoutingQueuePage.tsx';
 import RoutingAgentsPage from './routing/RoutingAgentsPage.tsx';
@@ -40,6 +41,7 @@ function Gate() {
         <Route path="/admin/teams" element={<TeamsPage />} />
         <Route path="/admin/inboxes/*" element={<InboxesPage />} />
         <Route path="/admin/canned-responses" element={<CannedResponsesPage />} />
+        <Route path="/admin/failed-deliveries" element={<FailedDeliveriesPage />} />
         <Route path="/routing/queue" element={<RoutingQueuePage />} />
         <Route path="/routing/agents" element={<RoutingAgentsPage />} />
         <Route path="/routing/teams" element={<RoutingTeamsPage />} />

@@ -103,7 +103,7 @@ export function createApi(base: string, getToken: () => string | undefined) {
 
   return {
     config: (publicId: string) => call<WidgetConfig>('GET', `/inboxes/${encodeURIComponent(publicId)}/config`),
-    session: (body: { inboxPublicId: string; visitorToken?: string; name?: string; email?: string; locale?: string }) =>
+    session: (body: { inboxPublicId: string; visitorToken?: string; name?: string; email?: string; locale?: string; identifier?: string; identifierHash?: string }) =>
       call<Session>('POST', '/sessions', body),
     createConversation: () => call<{ conversation: VisitorConversation }>('POST', '/conversations', {}),
     messages: (id: string, query: { afterSeq?: number; beforeSeq?: number; limit: number }) => {

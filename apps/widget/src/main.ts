@@ -4,7 +4,9 @@
  *   <script src="https://huiliu.example/widget.js" data-inbox="PUBLIC_ID" async></script>
  *
  * The server URL is taken from the script's own src, so the snippet needs no configuration. Optional:
- * `data-offline-after="60"` (seconds without an answer before offering the leave-your-email form).
+ * `data-offline-after="60"` (seconds without an answer before offering the leave-your-email form);
+ * `data-identifier` + `data-identifier-hash` (identity verification of the site's signed-in user: the
+ * hash is hex HMAC-SHA256 of the identifier with the inbox's identity key, computed on the site's server).
  *
  * The page can drive the widget through `window.HuiliuWidget`: open(), close(), toggle(), destroy(),
  * setLocale('zh-CN' | 'en' | 'auto').
@@ -52,10 +54,12 @@ function boot(): void {
   // Everything next to widget.js belongs to the same server (it may live under a path prefix).
   const base = src.origin + src.pathname.replace(/\/[^/]*$/, '');
   const offlineAfter = Number(script.dataset.offlineAfter);
+  const { identifier, identifierHash } = script.dataset;
   const widget = new Widget({
     base,
     publicId,
     offlineAfterMs: (Number.isFinite(offlineAfter) && offlineAfter > 0 ? offlineAfter : 60) * 1000,
+    identity: identifier && identifierHash ? { identifier, identifierHash } : undefined,
   });
   window.HuiliuWidget = {
     version: '0.1.0',

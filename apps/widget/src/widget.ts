@@ -20,6 +20,8 @@ export interface WidgetOptions {
   publicId: string;
   /** Offer the leave-your-email form when no one answered the visitor for this long. */
   offlineAfterMs: number;
+  /** The site's signed-in user (identity verification): one contact across the workspace's inboxes. */
+  identity?: { identifier: string; identifierHash: string } | undefined;
 }
 
 /** Messages loaded when a conversation is opened; older ones on demand ("show earlier"). */
@@ -345,6 +347,7 @@ export class Widget {
       const s = await this.api.session({
         inboxPublicId: this.opts.publicId,
         ...(saved.token ? { visitorToken: saved.token } : {}),
+        ...this.opts.identity,
         ...details,
         locale: this.locale,
       });

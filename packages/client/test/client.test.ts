@@ -62,6 +62,11 @@ class FakeServer {
       clientId: opts.clientId ?? null,
       externalId: null,
       deliveryStatus: 'sent',
+      deliveryError: null,
+      subject: null,
+      html: null,
+      unsupported: null,
+      template: null,
       createdAt: new Date().toISOString(),
     };
     list.push(message);
@@ -652,6 +657,11 @@ describe('ConversationStore', () => {
     clientId: null,
     externalId: null,
     deliveryStatus: 'sent',
+    deliveryError: null,
+    subject: null,
+    html: null,
+    unsupported: null,
+    template: null,
     createdAt: new Date().toISOString(),
   });
 

@@ -174,6 +174,14 @@ export const SendMessageBody = z.strictObject({
   attachmentIds: z.array(Id).max(10).default([]),
   location: Location.optional(),
   card: Card.optional(),
+  template: z
+    .strictObject({
+      name: z.string().trim().min(1).max(512),
+      language: z.string().trim().min(2).max(20).describe('The template language code, e.g. en_US or zh_CN'),
+      variables: z.array(z.string().max(1024)).max(50).default([]),
+    })
+    .optional()
+    .describe('A pre-approved template (channels with templates, e.g. WhatsApp outside its 24 h window); text may then be empty'),
 });
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
 export const ReadBody = z.strictObject({ seq: z.number().int().min(0) });
@@ -233,6 +241,10 @@ export const WidgetSessionBody = z.strictObject({
   name: z.string().trim().max(200).optional(),
   email: Email.optional().describe('Stored as contact info; never used to identify the visitor'),
   locale: z.string().max(20).optional(),
+  identifier: z.string().trim().min(1).max(255).optional()
+    .describe("Your own id of the signed-in user (identity verification): sessions with the same identifier on any inbox of the workspace are one contact. Needs identifierHash"),
+  identifierHash: z.string().trim().toLowerCase().regex(/^[0-9a-f]{64}$/, 'hex HMAC-SHA256 of identifier (64 characters)').optional()
+    .describe("hex(HMAC-SHA256(the inbox's identity key, identifier)), computed on your server"),
 });
 export const VisitorConversation = Conversation.pick({ id: true, displayId: true, status: true, lastSeq: true, lastActivityAt: true, createdAt: true });
 export const WidgetSessionResponse = z.object({
@@ -244,7 +256,7 @@ export const WidgetCreateConversationBody = z.strictObject({
   clientId: ClientMessageId.optional().describe('Client id of the first message; a retry with the same id returns the same conversation'),
   text: MessageText.optional().describe('First message, optional'),
 });
-export const WidgetSendMessageBody = SendMessageBody.omit({ private: true });
+export const WidgetSendMessageBody = SendMessageBody.omit({ private: true, template: true });
 export const WidgetContactBody = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   email: Email.optional().describe('Where replies are emailed while the visitor is away; stored as contact info, never used to identify the visitor'),

@@ -208,6 +208,16 @@ export const Message = z.object({
   clientId: z.string().nullable(),
   externalId: z.string().nullable(),
   deliveryStatus: DeliveryStatus,
+  /** Why an outbound message could not be delivered to its channel (deliveryStatus 'failed'). */
+  deliveryError: z.string().nullable(),
+  /** Email: the subject line. */
+  subject: z.string().nullable(),
+  /** Email: the HTML body, already sanitized by the server; show it only in a sandboxed frame. */
+  html: z.string().nullable(),
+  /** The platform's type of a message Huiliu could not read (kept with its raw payload); null otherwise. */
+  unsupported: z.string().nullable(),
+  /** A pre-approved template sent instead of free text (WhatsApp outside its 24 h window). */
+  template: z.object({ name: z.string(), language: z.string(), variables: z.array(z.string()) }).nullable(),
   createdAt: Timestamp,
 });
 export type Message = z.infer<typeof Message>;

@@ -20,6 +20,10 @@ export const ErrorCode = z.enum([
   'invalid_credentials',
   'invalid_token',
   'ssrf_blocked',
+  /** The channel's reply window is closed (WhatsApp 24 h…) or its message quota is used up: see the message. */
+  'send_window_closed',
+  /** The conversation's channel cannot carry this content type (or templates). */
+  'content_unsupported_by_channel',
   'internal',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -4,3 +4,6 @@ export * from './entities.ts';
 export * from './api.ts';
 export * from './realtime.ts';
 export * from './routing-rules.ts';
+export * from './channels.ts';
+export * from './api-channel.ts';
+export * from './identity.ts';

@@ -14,6 +14,7 @@ export const PERMISSIONS = [
   'contact.read',
   'contact.manage',
   'contact.pii', // see unmasked email / phone of contacts
+  'contact.merge', // merge and unmerge contacts (automatic merges on verified keys need no one)
   'inbox.manage',
   'team.manage',
   'user.manage',
@@ -39,6 +40,7 @@ export const PRESET_ROLES: Record<'admin' | 'supervisor' | 'agent', readonly Per
     'contact.read',
     'contact.manage',
     'contact.pii',
+    'contact.merge',
     'canned.manage',
     'team.manage',
     'audit.read',

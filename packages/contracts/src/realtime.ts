@@ -93,6 +93,8 @@ export type ClientEventName = keyof typeof ClientEvents;
 /** Server → client events. Visitors receive `VisitorConversation` shapes and never private notes. */
 export const ServerEvents = {
   'message.created': Message,
+  /** To agents: a message changed after it was stored (delivery status of a channel message: sent, delivered, read, failed). */
+  'message.updated': Message,
   'conversation.updated': z.union([Conversation, VisitorConversation]),
   typing: TypingEvent,
   read: ReadEvent,

@@ -1,2 +1,4 @@
 export * from './db.ts';
 export * from './ports.ts';
+export * from './dovecot.ts';
+export * from './smtp-sink.ts';

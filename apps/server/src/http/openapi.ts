@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { ErrorBody } from '@huiliu/contracts';
+import { ApiChannelWebhookPayload, ErrorBody } from '@huiliu/contracts';
 import type { AnyRoute } from './route.ts';
+import { apiChannelWebhookDoc } from './routes/api-channel.routes.ts';
 
 const ERROR_RESPONSES: Record<string, string> = {
   '400': 'Invalid request: `validation_failed` names the field',
@@ -68,6 +69,8 @@ export function buildOpenApi(routes: AnyRoute[], info: { version: string; server
     },
     servers: [{ url: info.serverUrl }],
     paths,
+    // Requests Huiliu sends to integrators: the OpenAPI 3.1 `webhooks` field (the rest of the document is 3.0-shaped).
+    webhooks: { apiChannelMessageCreated: apiChannelWebhookDoc(jsonSchema(ApiChannelWebhookPayload, 'output')) },
     components: {
       schemas: { Error: jsonSchema(ErrorBody, 'output') },
       securitySchemes: {

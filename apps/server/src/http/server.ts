@@ -21,6 +21,10 @@ import { attachmentRoutes } from './routes/attachment.routes.ts';
 import { routingRoutes } from './routes/routing.routes.ts';
 import { routingRulesRoutes } from './routes/routing-rules.routes.ts';
 import { transferRoutes } from './routes/transfer.routes.ts';
+import { deliveryRoutes } from './routes/delivery.routes.ts';
+import { identityRoutes } from './routes/identity.routes.ts';
+import { channelRoutes, registerChannelWebhooks } from './routes/channel.routes.ts';
+import { apiChannelRoutes } from './routes/api-channel.routes.ts';
 
 export interface HttpOptions {
   version: string;
@@ -112,6 +116,10 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     ...routingRoutes(s),
     ...routingRulesRoutes(s),
     ...transferRoutes(s),
+    ...deliveryRoutes(s),
+    ...identityRoutes(s),
+    ...channelRoutes(s),
+    ...apiChannelRoutes(s),
   ] as AnyRoute[];
   const system: AnyRoute[] = [
     defineRoute({
@@ -130,6 +138,8 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
       handler: async () => openapi,
     }),
   ] as AnyRoute[];
+  // Platform webhooks: their own scope (raw bodies of any content type, 1 MB), outside the JSON routes.
+  await registerChannelWebhooks(app, s, { rateLimitFactor: opts.rateLimitFactor ?? 1 });
   const all = [...routes, ...system];
   const openapi = buildOpenApi(all, { version: opts.version, serverUrl: opts.publicUrl });
   const factor = opts.rateLimitFactor ?? 1;

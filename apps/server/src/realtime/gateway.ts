@@ -15,7 +15,10 @@ import { parseOrThrow } from '../http/route.ts';
  *   inbox:<id>      agents who see an inbox (unassigned traffic, conversation list updates)
  *   wsall:<id>      agents with conversation.read_all in a workspace
  *   conv:<id>       agents who opened a conversation (subscribe)
- *   contact:<id>    a visitor's sockets (all their conversations; never private notes)
+ *   contact:<id>    a visitor's sockets, any inbox (presence: isContactOnline; queue position)
+ *   visitor:<contactId>:<inboxId>  a visitor's sockets in one inbox: the conversation traffic they may
+ *                   see (never private notes). Per inbox because a merged contact has conversations on other
+ *                   channels and sites, which the widget of this inbox must not receive.
  * Fan-out happens after COMMIT (domain events), so a client never sees a message that could still vanish.
  */
 
@@ -26,6 +29,7 @@ const rooms = {
   wsAll: (id: string) => `wsall:${id}`,
   conv: (id: string) => `conv:${id}`,
   contact: (id: string) => `contact:${id}`,
+  visitor: (contactId: string, inboxId: string) => `visitor:${contactId}:${inboxId}`,
   /** Holders of routing.manage: live presence and queue changes. */
   supervisors: (workspaceId: string) => `supervisors:${workspaceId}`,
 };
@@ -112,7 +116,7 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
           .catch((err: unknown) => log.warn({ err }, 'presence: disconnect not recorded'));
       });
     }
-    else if (actor.kind === 'visitor') void socket.join(rooms.contact(actor.contactId));
+    else if (actor.kind === 'visitor') void socket.join([rooms.contact(actor.contactId), rooms.visitor(actor.contactId, actor.inboxId)]);
 
     function allow(): boolean {
       const now = Date.now();
@@ -170,7 +174,7 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
         typing,
       };
       if (actor.kind === 'visitor') io.to(agentRooms(conv.workspace_id as string, conv.inbox_id as string, conv.assignee_id as string | null, conversationId)).emit('typing', event);
-      else socket.to([rooms.contact(conv.contact_id as string), rooms.conv(conversationId)]).emit('typing', event);
+      else socket.to([rooms.visitor(conv.contact_id as string, conv.inbox_id as string), rooms.conv(conversationId)]).emit('typing', event);
       return {};
     });
 
@@ -196,18 +200,22 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
   const unsubscribe = [
     s.events.on('message.created', ({ message, conversation }) => {
       io.to(agentRooms(conversation.workspaceId, conversation.inboxId, conversation.assigneeId, conversation.id)).emit('message.created', message);
-      if (!message.private) io.to(rooms.contact(conversation.contactId)).emit('message.created', message);
+      if (!message.private) io.to(rooms.visitor(conversation.contactId, conversation.inboxId)).emit('message.created', message);
+    }),
+    // Delivery status of channel messages: agents only (the customer sees it in their own app).
+    s.events.on('message.updated', ({ message, conversation }) => {
+      io.to(agentRooms(conversation.workspaceId, conversation.inboxId, conversation.assigneeId, conversation.id)).emit('message.updated', message);
     }),
     s.events.on('conversation.updated', ({ conversation, previousAssigneeId }) => {
       const target = [rooms.inbox(conversation.inboxId), rooms.wsAll(conversation.workspaceId), rooms.conv(conversation.id)];
       if (conversation.assigneeId) target.push(rooms.user(conversation.assigneeId));
       if (previousAssigneeId) target.push(rooms.user(previousAssigneeId));
       io.to(target).emit('conversation.updated', conversation);
-      io.to(rooms.contact(conversation.contactId)).emit('conversation.updated', presentVisitorConversation(conversation));
+      io.to(rooms.visitor(conversation.contactId, conversation.inboxId)).emit('conversation.updated', presentVisitorConversation(conversation));
     }),
     s.events.on('conversation.read', (e) => {
       const event = { conversationId: e.conversationId, readerType: e.readerType, readerId: e.readerId, seq: e.seq };
-      if (e.readerType === 'user') io.to(rooms.contact(e.contactId)).emit('read', event);
+      if (e.readerType === 'user') io.to(rooms.visitor(e.contactId, e.inboxId)).emit('read', event);
       else io.to(agentRooms(e.workspaceId, e.inboxId, e.assigneeId, e.conversationId)).emit('read', event);
     }),
     s.events.on('queue.updated', (e) => {

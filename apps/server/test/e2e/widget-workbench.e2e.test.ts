@@ -36,16 +36,22 @@ async function visitorSays(page: Page, text: string): Promise<void> {
   await page.getByTestId('hl-send').click();
 }
 
-/** The conversation whose last message has this text (looked up through the API as the admin). */
+/**
+ * The conversation whose last message has this text (looked up through the API as the admin). Polled: the
+ * widget shows a message optimistically from its outbox, before the server has stored it.
+ */
 async function conversationWith(text: string): Promise<string> {
   const login = await fetch(`${huiliu.url}/api/v1/auth/login`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: huiliu.demo.adminEmail, password: huiliu.demo.password }),
   });
   const { token } = (await login.json()) as { token: string };
-  const r = await fetch(`${huiliu.url}/api/v1/search?q=${encodeURIComponent(text)}`, { headers: { authorization: `Bearer ${token}` } });
-  const found = (await r.json()) as { messages?: { message: { conversationId: string } }[] };
-  const id = found.messages?.[0]?.message.conversationId;
-  expect(id, `a conversation with "${text}"`).toBeTruthy();
+  let id: string | undefined;
+  await expect.poll(async () => {
+    const r = await fetch(`${huiliu.url}/api/v1/search?q=${encodeURIComponent(text)}`, { headers: { authorization: `Bearer ${token}` } });
+    const found = (await r.json()) as { messages?: { message: { conversationId: string } }[] };
+    id = found.messages?.[0]?.message.conversationId;
+    return id;
+  }, { message: `a conversation with "${text}"`, timeout: 10_000 }).toBeTruthy();
   return id!;
 }
 

@@ -5,7 +5,7 @@ import { io, type Socket } from 'socket.io-client';
 import { createTestDatabase, type TestDatabase } from '@huiliu/testing';
 import { createLogger } from '@huiliu/core/shared/logger';
 import { loadConfig } from '../../src/config.ts';
-import { startHuiliu, type Huiliu } from '../../src/app.ts';
+import { startHuiliu, type Huiliu, type HuiliuOptions } from '../../src/app.ts';
 import { seedDemo, type DemoCredentials } from '../../src/setup/seed.ts';
 
 export interface RawResponse {
@@ -65,11 +65,14 @@ export interface TestServer {
  * A real Huiliu node on a random port over a fresh test database (PGlite in memory or a new PostgreSQL
  * database, chosen by HUILIU_TEST_DB), with the demo workspace seeded.
  */
-export async function startTestServer(opts: { seed?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { seed?: boolean; /** Fake channel adapters instead of @huiliu/channels' own. */ channelAdapters?: HuiliuOptions['channelAdapters'] } = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'huiliu-test-'));
   const config = { ...loadConfig({ PORT: '0', HOST: '127.0.0.1', HUILIU_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }) };
-  const node = await startHuiliu({ config, db: testDb.db, seed: false, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const node = await startHuiliu({
+    config, db: testDb.db, seed: false, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+    ...(opts.channelAdapters ? { channelAdapters: opts.channelAdapters } : {}),
+  });
   const demo = opts.seed === false ? (undefined as unknown as DemoCredentials) : await seedDemo(node.services);
   const url = node.url;
   const sockets: Socket[] = [];

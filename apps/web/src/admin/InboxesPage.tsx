@@ -65,7 +65,7 @@ function InboxList() {
           {
             title: t('admin.inboxes.origins'),
             dataIndex: 'allowedOrigins',
-            render: (o: string[]) => (o.length === 0 ? <Typography.Text type="secondary">{t('admin.inboxes.anySite')}</Typography.Text> : <Typography.Text ellipsis style={{ maxWidth: 260 }}>{o.join(', ')}</Typography.Text>),
+            render: (o: string[], i: Inbox) => (i.channelType !== 'web' ? <Typography.Text type="secondary">—</Typography.Text> : o.length === 0 ? <Typography.Text type="secondary">{t('admin.inboxes.anySite')}</Typography.Text> : <Typography.Text ellipsis style={{ maxWidth: 260 }}>{o.join(', ')}</Typography.Text>),
           },
           { title: t('admin.members'), dataIndex: 'memberIds', width: 90, render: (m: string[]) => m.length },
           { title: t('admin.createdAt'), dataIndex: 'createdAt', width: 120, render: (d: string) => formatDate(d, locale) },

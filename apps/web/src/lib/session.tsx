@@ -2,6 +2,7 @@ import { createContext, useContext, useEffect, useMemo, useState, type ReactNode
 import { createChatClient, createSocketIoTransport, type ChatClient, type Transport } from '@huiliu/client';
 import type { Permission, User, Workspace } from '@huiliu/contracts';
 import { api, getToken, onSessionExpired, setToken } from './api.ts';
+import { createMessageUpdates, type MessageUpdates } from '../workbench/channels/messageUpdates.ts';
 
 /**
  * The signed-in agent: who they are, what they may do, and one realtime connection shared by every page.
@@ -15,6 +16,8 @@ export interface Session {
   can: (permission: Permission) => boolean;
   chat: ChatClient;
   transport: Transport;
+  /** Newer versions of stored messages (`message.updated`: delivery status of channel messages). */
+  messageUpdates: MessageUpdates;
   logout: () => Promise<void>;
   /** Re-read /auth/me (after the agent changed their own profile). */
   refresh: () => Promise<void>;
@@ -35,7 +38,7 @@ function connect(me: Me, onLogout: () => Promise<void>, refresh: () => Promise<v
   const chat = createChatClient({ transport, storage: { get: (k) => localStorage.getItem(k), set: (k, v) => localStorage.setItem(k, v) }, storageKey: `huiliu.outbox.${me.user.id}` });
   chat.connect();
   const set = new Set(me.permissions);
-  return { ...me, can: (p) => set.has(p), chat, transport, logout: onLogout, refresh };
+  return { ...me, can: (p) => set.has(p), chat, transport, messageUpdates: createMessageUpdates(transport), logout: onLogout, refresh };
 }
 
 export function SessionProvider({ children }: { children: ReactNode }) {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { Avatar, Badge, Dropdown, Layout, Menu, Segmented, Select, Space, Tooltip, Typography } from 'antd';
-import { BranchesOutlined, ClusterOutlined, DashboardOutlined, FieldTimeOutlined, PartitionOutlined, ScheduleOutlined, ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined } from '@ant-design/icons';
+import { BranchesOutlined, ClusterOutlined, DashboardOutlined, FieldTimeOutlined, PartitionOutlined, ScheduleOutlined, ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined, WarningOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { api } from '../lib/api.ts';
 import { useI18n, type Locale } from '../lib/i18n.tsx';
@@ -97,6 +97,7 @@ export function AppShell() {
               ...(session.can('team.manage') ? [{ key: '/admin/teams', icon: <TeamOutlined />, label: t('nav.teams') }] : []),
               ...(session.can('inbox.manage') ? [{ key: '/admin/inboxes', icon: <InboxOutlined />, label: t('nav.inboxes') }] : []),
               ...(session.can('canned.manage') ? [{ key: '/admin/canned-responses', icon: <ThunderboltOutlined />, label: t('nav.canned') }] : []),
+              ...(session.can('inbox.manage') ? [{ key: '/admin/failed-deliveries', icon: <WarningOutlined />, label: t('nav.failedDeliveries') }] : []),
             ],
           },
         ]

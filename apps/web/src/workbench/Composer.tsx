@@ -13,6 +13,9 @@ import { filterCanned, useCanned } from './hooks/useCanned.ts';
 import { useToastError } from './hooks/useToastError.ts';
 import { useUploads } from './hooks/useUploads.ts';
 import { rememberAttachmentNames } from './pendingAttachments.ts';
+import { useDirectory } from './hooks/useDirectory.tsx';
+import { SendWindowNotice } from './channels/SendWindowNotice.tsx';
+import { acceptFor, useSendWindow } from './channels/useSendWindow.ts';
 
 const MAX_TEXT_BYTES = 64 * 1024;
 /** Typing stops being announced this long after the last keystroke. */
@@ -60,6 +63,10 @@ export function Composer({ conversation }: Props) {
 
   const onUploaded = useCallback((a: DraftAttachment) => setAttachments((prev) => [...prev, a]), []);
   const uploads = useUploads(attachments.length, onUploaded);
+  // External channels: what the send window allows now, and which media the channel carries.
+  const sendWindow = useSendWindow(id, useDirectory().inboxById.get(conversation.inboxId)?.channelType);
+  const windowClosed = !isPrivate && sendWindow.status !== null && !sendWindow.status.allowed;
+  const media = isPrivate ? acceptFor(null) : acceptFor(sendWindow.status);
 
   // Every change is persisted at once: a reload or an expired session must never cost the agent a draft.
   useEffect(() => {
@@ -128,6 +135,7 @@ export function Composer({ conversation }: Props) {
       return;
     }
     if (!(isPrivate ? canNote : canReply)) return;
+    if (windowClosed) return;
     const contentType = body ? 'text' : attachments.every((a) => a.contentType.startsWith('image/')) ? 'image' : 'file';
     const clientId = createClientId();
     rememberAttachmentNames(clientId, attachments.map((a) => a.fileName));
@@ -254,8 +262,12 @@ export function Composer({ conversation }: Props) {
           )}
         />
       )}
+      {!isPrivate && sendWindow.status && (
+        <SendWindowNotice status={sendWindow.status} conversationId={id} textLength={text.trim().length} onTemplateSent={sendWindow.reload} />
+      )}
       <Input.TextArea
         ref={area}
+        disabled={windowClosed}
         value={text}
         onChange={(e) => onChange(e.target.value)}
         onKeyDown={onKeyDown}
@@ -271,14 +283,17 @@ export function Composer({ conversation }: Props) {
         variant={isPrivate ? 'filled' : 'outlined'}
       />
       <div className="wb-composer-bar">
-        <Tooltip title={t('composer.attach')}>
-          <Button icon={<PaperClipOutlined />} onClick={() => fileInput.current?.click()} aria-label={t('composer.attach')} data-testid="composer-attach" disabled={!canReply && !canNote} />
-        </Tooltip>
+        {media.canAttach && (
+          <Tooltip title={t('composer.attach')}>
+            <Button icon={<PaperClipOutlined />} onClick={() => fileInput.current?.click()} aria-label={t('composer.attach')} data-testid="composer-attach" disabled={(!canReply && !canNote) || windowClosed} />
+          </Tooltip>
+        )}
         <input
           ref={fileInput}
           type="file"
           multiple
           hidden
+          accept={media.accept}
           data-testid="composer-file"
           onChange={(e) => {
             if (e.target.files?.length) uploads.add([...e.target.files]);
@@ -305,7 +320,7 @@ export function Composer({ conversation }: Props) {
           </span>
         </Tooltip>
         <span className="wb-composer-hint">{t('composer.hint')}</span>
-        <Button type="primary" icon={<SendOutlined />} onClick={send} disabled={empty || uploads.progress.length > 0} data-testid="composer-send">
+        <Button type="primary" icon={<SendOutlined />} onClick={send} disabled={empty || uploads.progress.length > 0 || windowClosed} data-testid="composer-send">
           {t(isPrivate ? 'composer.sendNote' : 'composer.send')}
         </Button>
       </div>

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Button, Select, Space, Tooltip, Typography } from 'antd';
+import { Button, Select, Space, Tag, Tooltip, Typography } from 'antd';
 import { CheckOutlined, ClockCircleOutlined, RedoOutlined, UserAddOutlined, UserDeleteOutlined } from '@ant-design/icons';
 import type { Contact, Conversation, Priority } from '@huiliu/contracts';
 import { api } from '../lib/api.ts';
@@ -91,6 +91,7 @@ export function ConversationHeader({ conversation: c, contact, onChange }: Props
             <span>{inbox?.name}</span>
           </Space>
         </Tooltip>
+        {inbox && inbox.channelType !== 'web' && <Tag bordered={false} color="blue" style={{ marginInlineEnd: 0, fontSize: 11 }} data-testid="conv-channel" data-channel={inbox.channelType}>{t(`channel.${inbox.channelType}`)}</Tag>}
         {c.status === 'snoozed' && c.snoozedUntil && (
           <Typography.Text style={{ fontSize: 12, color: '#722ed1' }} data-testid="conv-snoozed-until">
             <ClockCircleOutlined /> {t('header.snoozedUntil', { time: formatTime(c.snoozedUntil, locale) })}

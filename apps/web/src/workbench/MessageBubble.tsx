@@ -6,6 +6,8 @@ import type { AttachmentRef, Message } from '@huiliu/contracts';
 import { formatBytes, formatDateTime, formatTime } from '../lib/format.ts';
 import { useI18n } from '../lib/i18n.tsx';
 import { localizeActivity } from './activity.ts';
+import { ChannelBody, hasChannelBody } from './channels/ChannelBody.tsx';
+import { DeliveryState } from './channels/DeliveryState.tsx';
 
 /** http(s) links become anchors; everything else stays text (React escapes it, so HTML shows as typed). */
 const URL_RE = /(https?:\/\/[^\s<>"'）)】\]]+)/g;
@@ -95,21 +97,13 @@ export function StoredMessage({ m, sender, contactReadSeq, highlight }: StoredPr
   }
   const right = m.direction === 'outgoing';
   let status: ReactNode = null;
-  if (right && !m.private) {
-    const read = m.deliveryStatus === 'read' || contactReadSeq >= m.seq;
-    const key = m.deliveryStatus === 'failed' ? 'failed' : read ? 'read' : m.deliveryStatus === 'delivered' ? 'delivered' : 'sent';
-    status = (
-      <span data-testid="msg-status" data-status={key} style={{ color: key === 'failed' ? '#cf1322' : key === 'read' ? '#1677ff' : undefined }}>
-        {key === 'failed' ? <ExclamationCircleOutlined /> : <CheckOutlined />} {t(`delivery.${key}`)}
-      </span>
-    );
-  }
+  if (right && !m.private) status = <DeliveryState m={m} contactReadSeq={contactReadSeq} />;
   return (
     <div className={`wb-row${right ? ' is-right' : ''}`} id={`msg-${m.seq}`}>
       <div className="wb-bubble-wrap">
         {sender !== null && <div className="wb-sender">{sender}</div>}
         <div
-          className={`wb-bubble${right ? ' is-outgoing' : ''}${m.private ? ' is-private' : ''}${highlight ? ' is-highlight' : ''}`}
+          className={`wb-bubble${right ? ' is-outgoing' : ''}${m.private ? ' is-private' : ''}${highlight ? ' is-highlight' : ''}${right && m.deliveryStatus === 'failed' ? ' is-failed' : ''}`}
           data-testid="msg"
           data-seq={m.seq}
           data-direction={m.direction}
@@ -121,7 +115,7 @@ export function StoredMessage({ m, sender, contactReadSeq, highlight }: StoredPr
               <LockOutlined /> {t('timeline.privateNote')}
             </div>
           )}
-          {m.text && <Linkified text={m.text} />}
+          {hasChannelBody(m) ? <ChannelBody m={m} text={<Linkified text={m.text} />} /> : m.text && <Linkified text={m.text} />}
           <Extras m={m} />
           <Attachments items={m.attachments} />
         </div>

@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'react';
-import { Button, Empty, Input, Select, Skeleton, Space, Tag, Tooltip, Typography } from 'antd';
-import { CheckCircleFilled, MailOutlined, PhoneOutlined, PlusOutlined } from '@ant-design/icons';
+import { Button, Empty, Input, Select, Skeleton, Space, Tag, Typography } from 'antd';
+import { MailOutlined, PhoneOutlined, PlusOutlined } from '@ant-design/icons';
 import { useNavigate } from 'react-router';
-import type { Contact, ContactIdentity } from '@huiliu/contracts';
+import type { Contact } from '@huiliu/contracts';
 import { api, qs } from '../lib/api.ts';
 import { formatDateTime, formatRelative } from '../lib/format.ts';
 import { useI18n } from '../lib/i18n.tsx';
 import { useSession } from '../lib/session.tsx';
-import { ChannelIcon, PersonAvatar, StatusTag } from './bits.tsx';
-import { useDirectory } from './hooks/useDirectory.tsx';
+import { PersonAvatar, StatusTag } from './bits.tsx';
+import { IdentitySection } from './identity/IdentitySection.tsx';
 import { useToastError } from './hooks/useToastError.ts';
 import type { ConversationPage } from './types.ts';
 
@@ -23,7 +23,8 @@ const show = (v: unknown): string => (v === null || v === undefined ? '' : typeo
 /**
  * The customer beside the conversation: contact details (email and phone come masked unless the agent
  * has contact.pii — shown exactly as the server sends them), attributes and tags (editable with
- * contact.manage), their identities on each channel and their other conversations.
+ * contact.manage), their identities on each channel (reply via another channel, the whole timeline,
+ * merges: identity/IdentitySection.tsx) and their other conversations.
  */
 export function ProfilePanel({ contact, conversationId, onContact }: Props) {
   const { t } = useI18n();
@@ -38,7 +39,7 @@ export function ProfilePanel({ contact, conversationId, onContact }: Props) {
     <div className="wb-profile" data-testid="profile" data-contact-id={contact.id} aria-label={t('profile.title')}>
       <Details contact={contact} onContact={onContact} />
       <Attributes contact={contact} onContact={onContact} />
-      <Identities contactId={contact.id} />
+      <IdentitySection contact={contact} conversationId={conversationId} onContact={onContact} />
       <PastConversations contactId={contact.id} currentId={conversationId} />
     </div>
   );
@@ -160,47 +161,6 @@ function Attributes({ contact, onContact }: { contact: Contact; onContact: (c: C
             {t('profile.addAttribute')}
           </Button>
         ))}
-    </div>
-  );
-}
-
-function Identities({ contactId }: { contactId: string }) {
-  const { t } = useI18n();
-  const dir = useDirectory();
-  const [items, setItems] = useState<ContactIdentity[] | null>(null);
-  useEffect(() => {
-    let cancelled = false;
-    setItems(null);
-    api<ContactIdentity[]>('GET', `/contacts/${contactId}/identities`)
-      .then((r) => !cancelled && setItems(r))
-      .catch(() => !cancelled && setItems([]));
-    return () => {
-      cancelled = true;
-    };
-  }, [contactId]);
-  return (
-    <div className="wb-profile-section" data-testid="profile-identities">
-      <h5>{t('profile.identities')}</h5>
-      {items === null ? (
-        <Skeleton active paragraph={{ rows: 1 }} title={false} />
-      ) : items.length === 0 ? (
-        <Typography.Text type="secondary" style={{ fontSize: 13 }}>{t('profile.noIdentities')}</Typography.Text>
-      ) : (
-        items.map((i) => (
-          <div key={i.id} style={{ fontSize: 13, display: 'flex', gap: 6, alignItems: 'center', marginBottom: 4 }}>
-            <ChannelIcon type={i.channelType} />
-            <span style={{ flex: 'none' }}>{dir.inboxById.get(i.inboxId)?.name ?? t(`channel.${i.channelType}`)}</span>
-            <Typography.Text type="secondary" ellipsis={{ tooltip: i.sourceId }} style={{ fontSize: 12, flex: 1, minWidth: 0 }} copyable={{ text: i.sourceId }}>
-              {i.sourceId}
-            </Typography.Text>
-            {i.verified && (
-              <Tooltip title={t('profile.verified')}>
-                <CheckCircleFilled style={{ color: '#52c41a' }} />
-              </Tooltip>
-            )}
-          </div>
-        ))
-      )}
     </div>
   );
 }

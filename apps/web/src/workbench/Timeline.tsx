@@ -11,6 +11,7 @@ import { useToastError } from './hooks/useToastError.ts';
 import { PendingMessage, StoredMessage } from './MessageBubble.tsx';
 import { attachmentNamesOf } from './pendingAttachments.ts';
 import { RoutingDecisionLine, useRoutingDecisions, type RoutingDecision } from './RoutingDecisions.tsx';
+import { useMessageUpdates } from './channels/useMessageUpdates.ts';
 
 interface Props {
   conversation: Conversation;
@@ -44,6 +45,7 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
   const typing = useTyping(id);
   const decisions = useRoutingDecisions(conversation);
   const contactReadSeq = useContactReadSeq(id);
+  const latest = useMessageUpdates(id);
   const box = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
   const restore = useRef<{ height: number; top: number } | null>(null);
@@ -160,7 +162,7 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
               {divider}
               {before.map((d) => <RoutingDecisionLine key={d.id} d={d} />)}
               {item.kind === 'message' ? (
-                <StoredMessage m={item.message} sender={grouped ? null : senderName(item.message)} contactReadSeq={contactReadSeq} highlight={item.message.seq === highlightSeq} />
+                <StoredMessage m={latest(item.message)} sender={grouped ? null : senderName(item.message)} contactReadSeq={contactReadSeq} highlight={item.message.seq === highlightSeq} />
               ) : (
                 <PendingMessage
                   o={item.outgoing}

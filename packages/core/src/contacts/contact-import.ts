@@ -284,7 +284,7 @@ async function applyBatch(
   const emails = [...new Set(rows.map((r) => r.contact.email).filter((e): e is string => Boolean(e)))];
   if (emails.length) {
     const found = await tx.query(
-      `SELECT id, name, email, phone, tags, attributes FROM contacts WHERE workspace_id = $1 AND email = ANY($2::text[]) ORDER BY created_at, id FOR UPDATE`,
+      `SELECT id, name, email, phone, tags, attributes FROM contacts WHERE workspace_id = $1 AND merged_into_id IS NULL AND email = ANY($2::text[]) ORDER BY created_at, id FOR UPDATE`,
       [workspaceId, emails],
     );
     found.map(toTarget).forEach(remember);
@@ -292,7 +292,7 @@ async function applyBatch(
   const phones = [...new Set(rows.filter((r) => !(r.contact.email && byEmail.has(r.contact.email))).map((r) => digits(r.contact.phone)).filter(Boolean))];
   if (phones.length) {
     const found = await tx.query(
-      `SELECT id, name, email, phone, tags, attributes FROM contacts WHERE workspace_id = $1 AND ${PHONE_DIGITS_SQL} = ANY($2::text[]) ORDER BY created_at, id FOR UPDATE`,
+      `SELECT id, name, email, phone, tags, attributes FROM contacts WHERE workspace_id = $1 AND merged_into_id IS NULL AND ${PHONE_DIGITS_SQL} = ANY($2::text[]) ORDER BY created_at, id FOR UPDATE`,
       [workspaceId, phones],
     );
     found.map(toTarget).forEach(remember);

@@ -1,4 +1,5 @@
 import type { ChannelType, Contact, ContactIdentity } from '@huiliu/contracts';
+import type { VerifiedKey } from '@huiliu/channels';
 import type { Database, Row, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { Actor } from '../auth/actor.ts';
@@ -6,6 +7,8 @@ import { can, requirePermission } from '../auth/actor.ts';
 import { forbidden, invalid, notFound } from '../shared/errors.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { decodeCursor, encodeCursor, type TextIndex } from '../shared/text-index.ts';
+import { mergedAway, survivorOf } from './contact-merge.ts';
+import { resolveIdentityInTx, type ResolvedIdentity } from './identity-keys.ts';
 
 /** a***@example.com / +86******8000: enough to recognise, not enough to use. */
 export function maskEmail(email: string): string {
@@ -65,6 +68,8 @@ export function createContactService(deps: { db: Database; textIndex: TextIndex 
   const getRow = async (sql: Sql, workspaceId: string, id: string) => {
     const r = await one(sql, `SELECT * FROM contacts WHERE id = $1 AND workspace_id = $2`, [id, workspaceId]);
     if (!r) throw notFound('contact');
+    // A merged contact is gone from every view; its id names the contact to use instead.
+    if (r.merged_into_id) throw mergedAway(id, (await survivorOf(sql, workspaceId, id)) ?? (r.merged_into_id as string));
     return r;
   };
   const searchDoc = (c: ContactInput) => textIndex.document(c.name, c.email, c.phone, ...(c.tags ?? []));
@@ -87,7 +92,7 @@ export function createContactService(deps: { db: Database; textIndex: TextIndex 
       const after = decodeCursor(opts.cursor);
       const rows = await db.query(
         `SELECT * FROM contacts
-         WHERE workspace_id = $1
+         WHERE workspace_id = $1 AND merged_into_id IS NULL
            AND ($2::text IS NULL OR search @@ to_tsquery('simple', $2))
            AND ($3::text IS NULL OR $3 = ANY(tags))
            AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))
@@ -152,30 +157,25 @@ export function createContactService(deps: { db: Database; textIndex: TextIndex 
     },
 
     /**
-     * Finds the identity for (inbox, sourceId) or creates a new contact with it. Used by channels:
-     * the widget's visitor id, later an email address or a Telegram id.
+     * Finds the identity for (inbox, sourceId) or creates it, with a new contact or — when one of its
+     * verified keys is known — joining the contact holding it (see identity-keys.ts). Used by channels:
+     * the widget's visitor id, an email address, a Telegram id…
      */
     async resolveIdentity(
       sql: Sql,
-      input: { workspaceId: string; inboxId: string; channelType: ChannelType; sourceId: string; verified: boolean; contact: ContactInput },
-    ): Promise<{ contactId: string; identityId: string; created: boolean }> {
-      const existing = await one(sql, `SELECT id, contact_id FROM contact_identities WHERE workspace_id = $1 AND inbox_id = $2 AND source_id = $3`, [
-        input.workspaceId,
-        input.inboxId,
-        input.sourceId,
-      ]);
-      if (existing) return { contactId: existing.contact_id as string, identityId: existing.id as string, created: false };
-      const c = await one(
-        sql,
-        `INSERT INTO contacts (workspace_id, name, email, phone, attributes, search) VALUES ($1, $2, $3, $4, $5, to_tsvector('simple', $6)) RETURNING id`,
-        [input.workspaceId, input.contact.name ?? null, input.contact.email ?? null, input.contact.phone ?? null, JSON.stringify(input.contact.attributes ?? {}), searchDoc(input.contact)],
-      );
-      const i = await one(
-        sql,
-        `INSERT INTO contact_identities (workspace_id, contact_id, inbox_id, channel_type, source_id, verified) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-        [input.workspaceId, c!.id, input.inboxId, input.channelType, input.sourceId, input.verified],
-      );
-      return { contactId: c!.id as string, identityId: i!.id as string, created: true };
+      input: {
+        workspaceId: string;
+        inboxId: string;
+        channelType: ChannelType;
+        sourceId: string;
+        verified: boolean;
+        contact: ContactInput;
+        /** Keys the channel vouches for (same email, phone, unionid…): contacts sharing one merge automatically. */
+        verifiedKeys?: VerifiedKey[] | undefined;
+      },
+    ): Promise<ResolvedIdentity> {
+      // Verified keys join or merge contacts (identity-keys.ts); without keys this is find-or-create.
+      return resolveIdentityInTx(sql, input, searchDoc);
     },
   };
 }

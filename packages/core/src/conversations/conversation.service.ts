@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Conversation, ConversationStatus, Message, Priority } from '@huiliu/contracts';
 import type { Database, Row, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
@@ -243,39 +244,48 @@ export function createConversationService(deps: { db: Database; events: DomainEv
     },
 
     /**
-     * Routing's atomic claim (the routing engine, or an agent picking a conversation from the queue):
-     * in ONE transaction, `guard` runs first (routing locks the agent's presence row there and re-checks
-     * the load against capacity; lock order is always presence → conversation), then the conversation is
-     * assigned only if it is still unassigned and open — 0 rows means someone else won. The activity line
-     * and `record` (the routing decision) commit with it; events are published after COMMIT.
+     * Routing's atomic claim (the routing engine, or an agent picking a conversation from the queue), as
+     * ONE autocommit call of the SQL function `huiliu_routing_claim` (migration 20261123090000): `guard`
+     * first locks the assignee's presence row (skipped when another claim holds it: 'busy'; or waited for)
+     * and re-checks online status and load against capacity (lock order: presence → conversation); then the
+     * conversation is assigned only if it is still unassigned and open — 0 rows means someone else won
+     * ('taken'). The activity line and `decision` (routing_decisions, the agent's last-routed time, the
+     * team's round-robin cursor) commit with it; events are published after the call (= after COMMIT).
+     * One statement instead of a transaction of ~7 round trips: each round trip held the presence lock
+     * longer (docs/benchmarks.md, routing).
      */
     async claimUnassigned(input: {
       actor: Actor;
       conversationId: string;
       assigneeId: string;
       activity: string;
-      guard?: (tx: Sql) => Promise<string | null>;
-      record?: (tx: Sql, conversation: Conversation) => Promise<void>;
+      guard?: { skipLocked: boolean; requireOnline: boolean; channelType: string };
+      decision?: { strategy: string; outcome: 'assigned' | 'claimed'; reason: Record<string, unknown>; teamId: string | null };
     }): Promise<{ ok: true; conversation: Conversation } | { ok: false; reason: string }> {
       const { actor } = input;
-      const r = await db.transaction(async (tx) => {
-        const refusal = input.guard ? await input.guard(tx) : null;
-        if (refusal) return { ok: false as const, reason: refusal };
-        const claimed = await tx.query(
-          `UPDATE conversations SET assignee_id = $3, queued_at = NULL, assigned_at = now(), updated_at = now()
-           WHERE id = $1 AND workspace_id = $2 AND assignee_id IS NULL AND status IN ('open', 'pending') RETURNING id`,
-          [input.conversationId, actor.workspaceId, input.assigneeId],
-        );
-        if (claimed.length === 0) return { ok: false as const, reason: 'taken' };
-        const appended = await appendActivity(tx, actor, input.conversationId, input.activity);
-        const conversation = presentConversation((await one(tx, `SELECT * FROM conversations WHERE id = $1`, [input.conversationId]))!);
-        await input.record?.(tx, conversation);
-        return { ok: true as const, conversation, appended };
-      });
-      if (!r.ok) return r;
-      events.emit('conversation.updated', { conversation: r.conversation, previousAssigneeId: null });
-      pipeline.publish({ ...r.appended, conversation: r.conversation, reopened: false });
-      return { ok: true, conversation: r.conversation };
+      // Computed before the call: jieba segmentation of the activity line no longer runs under the lock.
+      const searchDoc = pipeline.searchDocument(input.activity);
+      const rows = await db.query<{ r: { ok: boolean; reason?: string; conversation?: Row; message?: Row } }>(
+        `SELECT huiliu_routing_claim($1::uuid, $2::uuid, $3::uuid, $4::text::jsonb, $5::uuid, $6::text, $7::uuid, $8::text, $9::text, $10::text::jsonb) AS r`,
+        [
+          actor.workspaceId,
+          input.conversationId,
+          input.assigneeId,
+          input.guard ? JSON.stringify({ skip_locked: input.guard.skipLocked, require_online: input.guard.requireOnline, channel_type: input.guard.channelType }) : null,
+          randomUUID(),
+          actor.kind === 'user' ? 'user' : 'system',
+          actor.kind === 'user' ? actor.userId : null,
+          input.activity,
+          searchDoc,
+          input.decision ? JSON.stringify({ strategy: input.decision.strategy, outcome: input.decision.outcome, reason: input.decision.reason, team_id: input.decision.teamId }) : null,
+        ],
+      );
+      const r = rows[0]!.r;
+      if (!r.ok) return { ok: false, reason: r.reason! };
+      const conversation = presentConversation(r.conversation!);
+      events.emit('conversation.updated', { conversation, previousAssigneeId: null });
+      pipeline.publish({ message: presentMessage(r.message!, files), conversation, duplicate: false, reopened: false });
+      return { ok: true, conversation };
     },
 
     /**

@@ -4,7 +4,7 @@ import type { Database, Row, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { Actor } from '../auth/actor.ts';
 import { requirePermission } from '../auth/actor.ts';
-import { AppError, forbidden, notFound } from '../shared/errors.ts';
+import { AppError, forbidden, invalid, notFound } from '../shared/errors.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { DomainEvents } from '../shared/events.ts';
 import { assertWorkspaceUsers } from '../teams/team.service.ts';
@@ -35,8 +35,14 @@ export function originAllowed(allowedOrigins: readonly string[], origin: string 
   return allowedOrigins.some((a) => a.toLowerCase().replace(/\/$/, '') === o);
 }
 
-export function createInboxService(deps: { db: Database; events: DomainEvents }) {
+export function createInboxService(deps: {
+  db: Database;
+  events: DomainEvents;
+  /** Channel types an inbox may be created with: the web widget and every kind with an adapter (default: web only). */
+  channelTypes?: readonly ChannelType[];
+}) {
   const { db, events } = deps;
+  const channelTypes = deps.channelTypes ?? ['web'];
   const get = async (sql: Sql, workspaceId: string, id: string) => {
     const r = await one(sql, `${INBOX_SELECT} WHERE i.id = $1 AND i.workspace_id = $2 AND i.deleted_at IS NULL`, [id, workspaceId]);
     if (!r) throw notFound('inbox');
@@ -64,6 +70,9 @@ export function createInboxService(deps: { db: Database; events: DomainEvents })
     },
     async create(actor: Actor, input: { name: string; channelType: ChannelType; allowedOrigins: string[]; widget: Partial<WidgetSettings> }): Promise<Inbox> {
       requirePermission(actor, 'inbox.manage');
+      if (!channelTypes.includes(input.channelType)) {
+        throw invalid('body.channelType', `this server has no "${input.channelType}" channel; available: ${channelTypes.join(', ')}`);
+      }
       return db.transaction(async (tx) => {
         const r = await one(
           tx,

@@ -4,12 +4,14 @@ import { requirePermission } from '../auth/actor.ts';
 import { forbidden, invalid } from '../shared/errors.ts';
 import type { InboxService } from '../inboxes/inbox.service.ts';
 import type { AppendResult, MessagePipeline } from './pipeline.ts';
+import type { SendPolicy } from '../channels/send-policy.ts';
 
 /** Checks that the content fields match the content type, naming the field that is missing. */
 export function checkContent(body: SendMessageBody, prefix: string): void {
   switch (body.contentType) {
     case 'text':
-      if (!body.text.trim()) throw invalid(`${prefix}.text`, 'a text message needs non-empty text');
+      // A template carries its own text (the channel fills in the approved wording).
+      if (!body.text.trim() && !body.template) throw invalid(`${prefix}.text`, 'a text message needs non-empty text');
       break;
     case 'image':
     case 'file':
@@ -26,7 +28,12 @@ export function checkContent(body: SendMessageBody, prefix: string): void {
   }
 }
 
-export function createMessageService(deps: { pipeline: MessagePipeline; inboxes: InboxService }) {
+export function createMessageService(deps: {
+  pipeline: MessagePipeline;
+  inboxes: InboxService;
+  /** External channels: send windows, what the channel carries, 'pending' until delivered (channels/send-policy.ts). */
+  sendPolicy?: SendPolicy;
+}) {
   const { pipeline, inboxes } = deps;
   return {
     /** Sends as the actor: a visitor's incoming message, or an agent's reply / private note. */
@@ -34,6 +41,7 @@ export function createMessageService(deps: { pipeline: MessagePipeline; inboxes:
       checkContent(body, fieldPrefix);
       if (actor.kind === 'visitor') {
         if (body.private) throw forbidden('visitors cannot write private notes');
+        if (body.template) throw forbidden('templates are sent by agents, not visitors');
         return pipeline.append({
           workspaceId: actor.workspaceId,
           conversationId,
@@ -54,10 +62,12 @@ export function createMessageService(deps: { pipeline: MessagePipeline; inboxes:
         });
       }
       requirePermission(actor, body.private ? 'conversation.note' : 'conversation.reply');
+      const inboxIds = await inboxes.visibleInboxIds(actor);
+      const channel = deps.sendPolicy ? await deps.sendPolicy.checkOutgoing(actor.workspaceId, conversationId, inboxIds, body, fieldPrefix) : {};
       return pipeline.append({
         workspaceId: actor.workspaceId,
         conversationId,
-        scope: { inboxIds: await inboxes.visibleInboxIds(actor) },
+        scope: { inboxIds },
         direction: 'outgoing',
         private: body.private,
         senderType: actor.kind === 'user' ? 'user' : 'system',
@@ -66,6 +76,8 @@ export function createMessageService(deps: { pipeline: MessagePipeline; inboxes:
         text: body.text,
         location: body.location,
         card: body.card,
+        extraContent: channel.extraContent,
+        deliveryStatus: channel.deliveryStatus,
         attachmentIds: body.attachmentIds,
         uploader: actor.kind === 'user' ? { type: 'user', id: actor.userId } : { type: 'system', id: null },
         clientId: body.clientId,

@@ -37,6 +37,8 @@ export interface AppendInput {
   text: string;
   location?: z.infer<typeof Location> | undefined;
   card?: z.infer<typeof Card> | undefined;
+  /** Channel fields kept in messages.content (subject, sanitized html, unsupported, sentAt…; see present.ts). */
+  extraContent?: Record<string, unknown> | undefined;
   attachmentIds?: string[] | undefined;
   /** Who uploaded the attachments (they must be theirs and not yet used). */
   uploader?: { type: 'user' | 'contact' | 'system'; id: string | null } | undefined;
@@ -222,7 +224,7 @@ export function createMessagePipeline(deps: {
   }
 
   function contentOf(input: AppendInput): Record<string, unknown> {
-    const content: Record<string, unknown> = {};
+    const content: Record<string, unknown> = { ...(input.extraContent ?? {}) };
     if (input.location) content.location = input.location;
     if (input.card) content.card = input.card;
     return content;
@@ -364,6 +366,8 @@ export function createMessagePipeline(deps: {
     },
     appendInTx,
     publish,
+    /** The search document this pipeline stores for a text (for SQL that inserts a message itself: routing's claim). */
+    searchDocument: (text: string): string => textIndex.document(text),
     /** Resolves when everything submitted so far is committed (graceful shutdown). */
     async drain(): Promise<void> {
       while (flushing || queue.length > 0) await new Promise((r) => setTimeout(r, 5));

@@ -14,7 +14,10 @@ export interface StoredAttachment {
 }
 
 export function presentMessage(r: Row, files: FileUrlSigner): Message {
-  const content = (r.content ?? {}) as { attachments?: StoredAttachment[]; location?: Message['location']; card?: Message['card'] };
+  const content = (r.content ?? {}) as {
+    attachments?: StoredAttachment[]; location?: Message['location']; card?: Message['card'];
+    deliveryError?: string; subject?: string; html?: string; unsupported?: { type: string }; template?: Message['template'];
+  };
   const attachments: AttachmentRef[] = (content.attachments ?? []).map((a) => ({ ...a, url: files.url(a.id) }));
   return {
     id: r.id as string,
@@ -33,6 +36,11 @@ export function presentMessage(r: Row, files: FileUrlSigner): Message {
     clientId: (r.client_id as string | null) ?? null,
     externalId: (r.external_id as string | null) ?? null,
     deliveryStatus: r.delivery_status as Message['deliveryStatus'],
+    deliveryError: content.deliveryError ?? null,
+    subject: content.subject ?? null,
+    html: content.html ?? null,
+    unsupported: content.unsupported?.type ?? null,
+    template: content.template ?? null,
     createdAt: iso(r.created_at),
   };
 }

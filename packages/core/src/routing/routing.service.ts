@@ -111,12 +111,14 @@ const ms = (v: unknown): number | null => (v == null ? null : new Date(v as stri
 /**
  * Puts an unassigned open conversation into the queue (keeping an earlier queued_at: its place in line).
  * Undefined when it is no longer unassigned and open; `newly` when it was not queued before.
+ * The place in line counts from the customer's latest message, not from when a routing worker got to
+ * it: route jobs run concurrently, so "first routed" is not "first to write".
  */
 async function markQueued(sql: Sql, workspaceId: string, conversationId: string): Promise<{ newly: boolean } | undefined> {
   const r = await one(
     sql,
     `WITH old AS (SELECT queued_at FROM conversations WHERE id = $1)
-     UPDATE conversations c SET queued_at = COALESCE(c.queued_at, now())
+     UPDATE conversations c SET queued_at = COALESCE(c.queued_at, LEAST(now(), COALESCE(c.last_incoming_at, now())))
      WHERE c.id = $1 AND c.workspace_id = $2 AND c.assignee_id IS NULL AND c.status = 'open'
      RETURNING (SELECT queued_at FROM old) IS NULL AS newly`,
     [conversationId, workspaceId],
@@ -218,21 +220,28 @@ export function createRoutingService(deps: {
   /** Online agents of the conversation's inbox (and team), with their current load. */
   async function loadCandidates(sql: Sql, workspaceId: string, conv: RoutingConversation): Promise<RoutingCandidate[]> {
     const rows = await sql.query(
-      `SELECT p.user_id, u.name, p.capacity, p.channel_capacities, p.last_routed_at,
-         COALESCE(l.load, 0) AS load, COALESCE(l.channel_load, 0) AS channel_load, COALESCE(l.recent, 0) AS recent,
-         COALESCE((SELECT jsonb_object_agg(s.skill, s.level) FROM agent_skills s WHERE s.user_id = p.user_id), '{}'::jsonb) AS skills
-       FROM agent_presence p
-       JOIN users u ON u.id = p.user_id AND u.status = 'active' AND u.workspace_id = p.workspace_id
-       JOIN inbox_members im ON im.user_id = p.user_id AND im.inbox_id = $2
-       LEFT JOIN LATERAL (
-         SELECT count(*) FILTER (WHERE c.status IN ('open', 'pending')) AS load,
+      `WITH agents AS (
+         SELECT p.user_id, u.name, p.capacity, p.channel_capacities, p.last_routed_at
+         FROM agent_presence p
+         JOIN users u ON u.id = p.user_id AND u.status = 'active' AND u.workspace_id = p.workspace_id
+         JOIN inbox_members im ON im.user_id = p.user_id AND im.inbox_id = $2
+         WHERE p.workspace_id = $1 AND p.status = 'online'
+           AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $3 AND tm.user_id = p.user_id))
+       ), loads AS (
+         SELECT c.assignee_id AS user_id,
+                count(*) FILTER (WHERE c.status IN ('open', 'pending')) AS load,
                 count(*) FILTER (WHERE c.status IN ('open', 'pending') AND i.channel_type = $4) AS channel_load,
                 count(*) FILTER (WHERE c.assigned_at > now() - interval '24 hours') AS recent
          FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
-         WHERE c.workspace_id = $1 AND c.assignee_id = p.user_id
-       ) l ON true
-       WHERE p.workspace_id = $1 AND p.status = 'online'
-         AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM team_members tm WHERE tm.team_id = $3 AND tm.user_id = p.user_id))`,
+         WHERE c.workspace_id = $1 AND c.assignee_id IN (SELECT user_id FROM agents)
+         GROUP BY c.assignee_id
+       ), skills AS (
+         SELECT s.user_id, jsonb_object_agg(s.skill, s.level) AS skills FROM agent_skills s
+         WHERE s.workspace_id = $1 AND s.user_id IN (SELECT user_id FROM agents) GROUP BY s.user_id
+       )
+       SELECT a.*, COALESCE(l.load, 0) AS load, COALESCE(l.channel_load, 0) AS channel_load, COALESCE(l.recent, 0) AS recent,
+         COALESCE(sk.skills, '{}'::jsonb) AS skills
+       FROM agents a LEFT JOIN loads l ON l.user_id = a.user_id LEFT JOIN skills sk ON sk.user_id = a.user_id`,
       [workspaceId, conv.inboxId, conv.teamId, conv.channelType],
     );
     return rows.map((r) => ({
@@ -272,9 +281,9 @@ export function createRoutingService(deps: {
   }
 
   /**
-   * The atomic claim. Lock order: the agent's presence row (SKIP LOCKED for routing: a busy agent is
-   * skipped, not waited for), then the conversation row (in claimUnassigned). Returns a refusal reason
-   * ('taken', 'busy', 'not_online', 'at_capacity', …) or the conversation.
+   * The atomic claim: one call of the SQL function behind `claimUnassigned`. Lock order: the agent's
+   * presence row (SKIP LOCKED for routing: a busy agent is skipped, not waited for), then the conversation
+   * row. Returns a refusal reason ('taken', 'busy', 'not_online', 'at_capacity', …) or the conversation.
    */
   async function claimFor(input: {
     actor: Actor;
@@ -299,47 +308,10 @@ export function createRoutingService(deps: {
       conversationId: input.conversationId,
       assigneeId: input.agentId,
       activity,
-      guard: async (tx) => {
-        // SKIP LOCKED: another claim for this agent is in flight; rather than queue behind it (the lock
-        // waits dominated the claim latency in `npm run bench -- routing`), try the next candidate.
-        const lockPresence = () => one(tx, `SELECT status, capacity, channel_capacities FROM agent_presence WHERE user_id = $1 AND workspace_id = $2 FOR UPDATE${input.skipLocked ? ' SKIP LOCKED' : ''}`, [input.agentId, input.workspaceId]);
-        let p = await lockPresence();
-        if (!p) {
-          // Locked by another claim (routing skips), or no presence row yet (an agent who never set one
-          // claims by hand): create it and look again. The common path saves this round trip.
-          const exists = await one(tx, `SELECT 1 AS ok FROM agent_presence WHERE user_id = $1`, [input.agentId]);
-          if (exists) return 'busy';
-          await ensurePresence(tx, input.workspaceId, input.agentId);
-          p = await lockPresence();
-        }
-        if (!p) return 'busy';
-        if (input.requireOnline && p.status !== 'online') return 'not_online';
-        // A fresh statement after the lock: it sees every claim for this agent committed before us.
-        const l = await one(
-          tx,
-          `SELECT count(*) AS load, count(*) FILTER (WHERE i.channel_type = $3) AS channel_load
-           FROM conversations c JOIN inboxes i ON i.id = c.inbox_id
-           WHERE c.workspace_id = $1 AND c.assignee_id = $2 AND c.status IN ('open', 'pending')`,
-          [input.workspaceId, input.agentId, input.channelType],
-        );
-        if (Number(l?.load ?? 0) >= Number(p.capacity)) return 'at_capacity';
-        const channelCap = (p.channel_capacities as Record<string, number>)[input.channelType];
-        if (channelCap !== undefined && Number(l?.channel_load ?? 0) >= channelCap) return 'at_channel_capacity';
-        return null;
-      },
-      // One statement for the decision, the agent's last-routed time and the team's round-robin cursor:
-      // every round trip inside the claim transaction holds the agent's presence lock longer.
-      record: async (tx) => {
-        await tx.query(
-          `WITH d AS (
-             INSERT INTO routing_decisions (workspace_id, conversation_id, agent_id, strategy, outcome, reason) VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-           ), p AS (
-             UPDATE agent_presence SET last_routed_at = now() WHERE user_id = $3
-           )
-           UPDATE team_routing SET last_agent_id = $3 WHERE team_id = $7::uuid`,
-          [input.workspaceId, input.conversationId, input.agentId, input.strategy, input.outcome, JSON.stringify(input.reason), input.teamId],
-        );
-      },
+      // SKIP LOCKED: another claim for this agent is in flight; rather than queue behind it (the lock
+      // waits dominated the claim latency in `npm run bench -- routing`), try the next candidate.
+      guard: { skipLocked: input.skipLocked, requireOnline: input.requireOnline, channelType: input.channelType },
+      decision: { strategy: input.strategy, outcome: input.outcome, reason: input.reason, teamId: input.teamId },
     });
   }
 

@@ -33,7 +33,10 @@ export function httpStatus(code: ErrorCode): number {
     case 'not_found':
       return 404;
     case 'conflict':
+    case 'send_window_closed':
       return 409;
+    case 'content_unsupported_by_channel':
+      return 422;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':

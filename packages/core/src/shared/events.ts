@@ -7,6 +7,13 @@ import type { Conversation, Message, Transfer } from '@huiliu/contracts';
  */
 export interface DomainEventMap {
   'message.created': { message: Message; conversation: Conversation };
+  /**
+   * A stored message changed after the fact: its delivery status moved (a channel's delivery report, or
+   * outbound delivery marking it sent / failed). Gateway: `message.updated` to the agents' rooms.
+   */
+  'message.updated': { message: Message; conversation: Conversation };
+  /** An admin changed the channel settings or secrets of an inbox (pollers restart with the new ones). */
+  'inbox.channel_changed': { workspaceId: string; inboxId: string };
   'conversation.updated': { conversation: Conversation; previousAssigneeId: string | null };
   'sessions.revoked': { workspaceId: string; userId: string; reason: 'logout' | 'password_changed' | 'deactivated'; sessionIds: string[] };
   'inbox.members_changed': { workspaceId: string; inboxId: string };

@@ -4,7 +4,7 @@ import type { Database, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { VisitorActor } from '../auth/actor.ts';
 import type { VisitorTokens } from '../auth/tokens.ts';
-import { AppError } from '../shared/errors.ts';
+import { AppError, invalid } from '../shared/errors.ts';
 import type { InboxService } from '../inboxes/inbox.service.ts';
 import { originAllowed } from '../inboxes/inbox.service.ts';
 import type { ContactService } from '../contacts/contact.service.ts';
@@ -13,6 +13,7 @@ import type { MessageService } from '../messages/message.service.ts';
 import { presentConversation, presentVisitorConversation } from '../messages/present.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import type { TextIndex } from '../shared/text-index.ts';
+import type { IdentityVerification } from '../contacts/identity-verification.ts';
 
 /**
  * The visitor side of the web widget. A visitor is identified only by the signed token this service
@@ -28,8 +29,26 @@ export function createWidgetService(deps: {
   textIndex: TextIndex;
   /** What the widget may upload (the attachment service's limits), shown in the config. */
   uploads: UploadLimits;
+  /** Checks `identifier` + `identifierHash` against the inbox's identity key; without it they are refused. */
+  identity?: IdentityVerification | undefined;
 }) {
-  const { db, tokens, inboxes, contacts, conversations, messages, textIndex, uploads } = deps;
+  const { db, tokens, inboxes, contacts, conversations, messages, textIndex, uploads, identity } = deps;
+
+  /**
+   * The verified key of a session that presents identifier + identifierHash (see
+   * contacts/identity-verification.ts); a wrong hash is a 401 that says how to compute it.
+   */
+  async function verifiedUserKey(
+    inbox: { id: string; workspaceId: string },
+    body: { identifier?: string | undefined; identifierHash?: string | undefined },
+  ): Promise<{ kind: 'user_id'; value: string } | undefined> {
+    if (body.identifier === undefined && body.identifierHash === undefined) return undefined;
+    if (!body.identifier) throw invalid('body.identifier', 'identifierHash was sent without identifier; send both or neither');
+    if (!body.identifierHash) throw invalid('body.identifierHash', "identifier needs identifierHash: hex(HMAC-SHA256(the inbox's identity key, identifier)), computed on your server");
+    if (!identity) throw new AppError('unauthenticated', 'identity verification is not available on this server');
+    await identity.verify(inbox.workspaceId, inbox.id, body.identifier, body.identifierHash);
+    return { kind: 'user_id', value: body.identifier };
+  }
 
   /** Keeps the contact's search document in step with a visitor's change of name or email. */
   async function refreshSearch(tx: Sql, workspaceId: string, contactId: string): Promise<void> {
@@ -55,29 +74,56 @@ export function createWidgetService(deps: {
 
     /** Starts or resumes a visitor session. */
     async startSession(
-      body: { inboxPublicId: string; visitorToken?: string | undefined; name?: string | undefined; email?: string | undefined; locale?: string | undefined },
+      body: {
+        inboxPublicId: string; visitorToken?: string | undefined; name?: string | undefined; email?: string | undefined; locale?: string | undefined;
+        identifier?: string | undefined; identifierHash?: string | undefined;
+      },
       origin: string | undefined,
     ) {
       const inbox = await inboxes.getPublic(body.inboxPublicId, origin);
+      const userKey = await verifiedUserKey(inbox, body);
       const claims = body.visitorToken ? tokens.verify(body.visitorToken) : undefined;
       let actor: VisitorActor | undefined;
+      let resumedSource: string | undefined;
       if (claims && claims.i === inbox.id && claims.w === inbox.workspaceId) {
-        const still = await one(db, `SELECT contact_id FROM contact_identities WHERE id = $1 AND workspace_id = $2`, [claims.id, claims.w]);
-        if (still) actor = { kind: 'visitor', workspaceId: claims.w, inboxId: claims.i, contactId: still.contact_id as string, identityId: claims.id };
+        const still = await one(db, `SELECT contact_id, source_id FROM contact_identities WHERE id = $1 AND workspace_id = $2`, [claims.id, claims.w]);
+        // A browser shared by two signed-in users: the session of one is never handed to the other.
+        const otherUser = still && userKey
+          ? await one(
+              db,
+              `SELECT 1 AS ok FROM identity_keys k JOIN contact_identities i ON i.id = k.identity_id AND i.workspace_id = k.workspace_id
+               WHERE k.workspace_id = $1 AND i.contact_id = $2 AND k.kind = 'user_id' AND k.value <> $3 LIMIT 1`,
+              [claims.w, still.contact_id, userKey.value],
+            )
+          : undefined;
+        if (still && !otherUser) {
+          actor = { kind: 'visitor', workspaceId: claims.w, inboxId: claims.i, contactId: still.contact_id as string, identityId: claims.id };
+          resumedSource = still.source_id as string;
+        }
       }
-      if (!actor) {
+      let moved: string[] = [];
+      if (!actor || (userKey && resumedSource)) {
+        // New visitor, or a returning one who just signed in: the verified user id joins (or merges into)
+        // the contact that already holds it, e.g. from the app or another site of the workspace.
         const resolved = await db.transaction((tx) =>
           contacts.resolveIdentity(tx, {
             workspaceId: inbox.workspaceId,
             inboxId: inbox.id,
             channelType: 'web',
-            sourceId: `v_${randomBytes(16).toString('base64url')}`,
-            verified: false,
+            sourceId: resumedSource ?? `v_${randomBytes(16).toString('base64url')}`,
+            verified: Boolean(userKey),
             contact: { name: body.name ?? null, email: body.email ?? null, attributes: body.locale ? { locale: body.locale } : {} },
+            verifiedKeys: userKey ? [userKey] : [],
           }),
         );
+        moved = resolved.movedConversationIds;
         actor = { kind: 'visitor', workspaceId: inbox.workspaceId, inboxId: inbox.id, contactId: resolved.contactId, identityId: resolved.identityId };
-      } else if (body.name || body.email) {
+      }
+      if (moved.length) {
+        const rows = await db.query(`SELECT * FROM conversations WHERE workspace_id = $1 AND id = ANY($2::uuid[])`, [inbox.workspaceId, moved]);
+        for (const r of rows) conversations.publishCreated(presentConversation(r));
+      }
+      if (resumedSource && (body.name || body.email)) {
         // Pre-chat details fill empty fields only: a visitor cannot overwrite what agents recorded.
         const a = actor;
         await db.transaction(async (tx) => {

@@ -15,6 +15,8 @@ import { ColorField } from './ColorField.tsx';
 import { EmbedSnippet } from './EmbedSnippet.tsx';
 import { OriginsField } from './OriginsField.tsx';
 import { WidgetPreview } from './WidgetPreview.tsx';
+import { ChannelInboxPage } from '../channels/ChannelInboxPage.tsx';
+import { channelTypeOptions, useChannelKinds } from '../channels/useChannelKinds.ts';
 
 interface Values {
   name: string;
@@ -26,7 +28,7 @@ interface Values {
 
 /** The defaults of WidgetSettings in packages/contracts, so a new inbox previews what the server will store. */
 const DEFAULT_WIDGET: WidgetSettings = { color: '#1677ff', greeting: '', position: 'right', preChatForm: false, locale: 'auto' };
-/** Only the web widget has a channel adapter today; the others are listed so admins see what is coming. */
+/** Every channel type; those the server has no adapter for yet are listed as coming. */
 const CHANNELS: ChannelType[] = ['web', 'api', 'email', 'telegram', 'whatsapp', 'wechat_oa', 'wecom_kf', 'sms'];
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
@@ -48,6 +50,8 @@ export function InboxEditor() {
     );
   }
   if (inbox.loading && inbox.data === undefined) return <Spin style={{ display: 'block', margin: 80 }} />;
+  // External channels have their own page (settings from the channel's schema, credentials, delivery log).
+  if (inbox.data && inbox.data.channelType !== 'web') return <ChannelInboxPage key={inbox.data.id} inbox={inbox.data} onSaved={(i) => inbox.setData(() => i)} />;
   // Keyed by id: moving from "new" to the created inbox starts a fresh form with the saved values.
   return <InboxForm key={inbox.data?.id ?? 'new'} inbox={inbox.data ?? null} onSaved={(i) => inbox.setData(() => i)} />;
 }
@@ -65,6 +69,9 @@ function InboxForm({ inbox, onSaved }: { inbox: Inbox | null; onSaved: (inbox: I
   const name = Form.useWatch('name', form) ?? '';
   const widget = Form.useWatch('widget', form);
   const origins = Form.useWatch('allowedOrigins', form) ?? inbox?.allowedOrigins ?? [];
+  const kinds = useChannelKinds();
+  const channelType = Form.useWatch('channelType', form) ?? inbox?.channelType ?? 'web';
+  const isWeb = channelType === 'web';
 
   const initial: Values = inbox
     ? { name: inbox.name, channelType: inbox.channelType, allowedOrigins: inbox.allowedOrigins, memberIds: inbox.memberIds, widget: { ...DEFAULT_WIDGET, ...inbox.widget } }
@@ -78,7 +85,7 @@ function InboxForm({ inbox, onSaved }: { inbox: Inbox | null; onSaved: (inbox: I
       if (inbox) {
         saved = await api<Inbox>('PATCH', `/inboxes/${inbox.id}`, { name: v.name, allowedOrigins, widget: v.widget });
       } else {
-        saved = await api<Inbox>('POST', '/inboxes', { name: v.name, channelType: v.channelType, allowedOrigins, widget: v.widget });
+        saved = await api<Inbox>('POST', '/inboxes', v.channelType === 'web' ? { name: v.name, channelType: v.channelType, allowedOrigins, widget: v.widget } : { name: v.name, channelType: v.channelType });
       }
       if (!sameSet(v.memberIds ?? [], saved.memberIds)) {
         saved = await api<Inbox>('PUT', `/inboxes/${saved.id}/members`, { userIds: v.memberIds ?? [] });
@@ -88,7 +95,7 @@ function InboxForm({ inbox, onSaved }: { inbox: Inbox | null; onSaved: (inbox: I
         onSaved(saved);
         message.success(t('common.saved'));
       } else {
-        message.success(t('admin.inboxes.created'));
+        message.success(t(saved.channelType === 'web' ? 'admin.inboxes.created' : 'channels.create.done'));
         navigate(`/admin/inboxes/${saved.id}`, { replace: true });
       }
     } catch (err) {
@@ -176,13 +183,19 @@ function InboxForm({ inbox, onSaved }: { inbox: Inbox | null; onSaved: (inbox: I
                 <Select
                   disabled={!!inbox}
                   style={{ maxWidth: 340 }}
-                  options={CHANNELS.map((c) => ({ value: c, disabled: c !== 'web', label: c === 'web' ? t('admin.channel.web') : `${t(`admin.channel.${c}`)} · ${t('admin.soon')}` }))}
+                  data-testid="inbox-channel-select"
+                  options={[
+                    ...channelTypeOptions(kinds.data, t),
+                    ...CHANNELS.filter((c) => c !== 'web' && !kinds.data?.some((k) => k.kind === c)).map((c) => ({ value: c, disabled: true, label: `${t(`admin.channel.${c}`)} · ${t('admin.soon')}` })),
+                  ]}
                 />
               </Form.Item>
               <Form.Item name="memberIds" label={t('admin.inboxes.members')} extra={t('admin.inboxes.membersHint')}>
                 <Select mode="multiple" allowClear optionFilterProp="label" placeholder={t('admin.pickMembers')} options={memberOptions(users.data, inbox?.memberIds, t)} data-testid="inbox-members-select" />
               </Form.Item>
             </Card>
+            {!isWeb && <Typography.Paragraph type="secondary" data-testid="inbox-channel-next">{t('channels.create.next')}</Typography.Paragraph>}
+            {isWeb && <>
             <Card title={t('admin.inboxes.origins')} style={{ marginBottom: 16 }}>
               <Typography.Paragraph type="secondary">{t('admin.inboxes.originsHint')}</Typography.Paragraph>
               <OriginsField />
@@ -217,16 +230,17 @@ function InboxForm({ inbox, onSaved }: { inbox: Inbox | null; onSaved: (inbox: I
                 <Switch data-testid="widget-prechat" />
               </Form.Item>
             </Card>
+            </>}
           </Form>
         </Col>
-        <Col xs={24} xl={11}>
+        {isWeb && <Col xs={24} xl={11}>
           {/* Stays in view (below the sticky page header) while the admin scrolls to the widget settings. */}
           <div style={{ position: 'sticky', top: 90 }}>
             <Card title={t('admin.inboxes.preview')} styles={{ body: { paddingBottom: 8 } }}>
               <WidgetPreview name={name} widget={widget ?? initial.widget} />
             </Card>
           </div>
-        </Col>
+        </Col>}
       </Row>
     </AdminPage>
   );

@@ -25,7 +25,7 @@ export interface Timeline {
  * it; list updates keep flowing through the inbox / assignee rooms.
  */
 export function useTimeline(conversationId: string, initialLastSeq: number): Timeline {
-  const { chat } = useSession();
+  const { chat, messageUpdates } = useSession();
   const [items, setItems] = useState<readonly TimelineItem[]>(() => chat.getTimeline(conversationId));
   const [ready, setReady] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -48,10 +48,13 @@ export function useTimeline(conversationId: string, initialLastSeq: number): Tim
       if (!cancelled) setError(e instanceof Error ? e.message : String(e));
     });
     const before = Math.max(hint.current, chat.getLastSeq(conversationId) ?? 0) + 1;
+    const mark = messageUpdates.mark();
     api<MessagesPage>('GET', `/conversations/${conversationId}/messages${qs({ beforeSeq: before, limit: PAGE })}`)
       .then((page) => {
         if (cancelled) return;
         chat.addHistory(conversationId, page.items);
+        // The chat client keeps copies it already had; their delivery status may have moved on since.
+        messageUpdates.applyAnswer(page.items, mark);
         setHasOlder(page.hasMore);
       })
       .catch((e: unknown) => {
@@ -65,7 +68,7 @@ export function useTimeline(conversationId: string, initialLastSeq: number): Tim
       off();
       chat.unsubscribe(conversationId);
     };
-  }, [chat, conversationId]);
+  }, [chat, conversationId, messageUpdates]);
 
   const loadOlder = useCallback(async () => {
     const first = chat.getMessages(conversationId)[0];

@@ -1,0 +1,2 @@
+export { emailAdapter } from './email.adapter.ts';
+export { EmailConfig } from './config.ts';

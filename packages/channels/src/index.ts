@@ -1,0 +1,2 @@
+export * from './adapter.ts';
+export { channelAdapters, adapterFor } from './registry.ts';
