@@ -96,6 +96,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     services.routing.start({ jobs });
     // Outbound channel delivery: its message-log consumer and the channel.deliver jobs (outbound-delivery.ts).
     await services.outbound.start({ jobs });
+    // Pulls a channel's webhook announced (channel-pulls.ts), one inbox's at a time.
+    services.channelPulls.start({ jobs });
+    // Platform session sync on assignment / resolution (session-sync.ts): its log consumer and jobs.
+    await services.sessionSync.start({ jobs });
     // Transfers: the expiry of unanswered agent → agent requests (transfer.service.ts).
     services.transfers.start({ jobs });
     // Contacts CSV imports, applied in batches by a durable job (contact-import.ts).
@@ -159,6 +163,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         await services.pipeline.drain();
         await services.routing.stop();
         await services.outbound.stop();
+        await services.sessionSync.stop();
         await services.offlineReplies?.stop();
         await jobs.stop({ drainMs: 5_000 });
         services.offlineReplies?.close();

@@ -36,6 +36,9 @@ import { createChannelIngestService } from '@huiliu/core/channels/channel-ingest
 import { createChannelPollers, type ChannelPollersOptions } from '@huiliu/core/channels/channel-pollers';
 import { createSendPolicy, outboundChannelResolver } from '@huiliu/core/channels/send-policy';
 import { createOutboundDelivery } from '@huiliu/core/channels/outbound-delivery';
+import { createSharedTokenStore } from '@huiliu/core/channels/shared-tokens';
+import { createChannelPulls } from '@huiliu/core/channels/channel-pulls';
+import { createSessionSync } from '@huiliu/core/channels/session-sync';
 
 export interface ServiceDeps {
   db: Database;
@@ -99,14 +102,24 @@ export function createServices(deps: ServiceDeps) {
     vaultIn: (sql) => createVault({ db: sql, masterKey }),
     fetch: fetchForWorkspace,
     publicUrl: deps.publicUrl ?? (() => 'http://localhost:3000'),
+    tokens: createSharedTokenStore({ db, masterKey, logger }),
   });
-  const channelIngest = createChannelIngestService({ db, events, logger, contacts, conversations, pipeline, attachments, channelConfig, files });
+  // Pulls (work a webhook announced, e.g. WeCom kf sync_msg) as durable jobs, started by app.ts.
+  const channelPulls = createChannelPulls({ db, logger, channelConfig, ingest: (rt, batch) => channelIngest.ingest(rt, batch) });
+  const channelIngest = createChannelIngestService({ db, events, logger, contacts, conversations, pipeline, attachments, channelConfig, files, pulls: channelPulls });
   const channelPollers = createChannelPollers({ db, events, logger, channelConfig, ingest: channelIngest, ...(deps.channelPollers ? { options: deps.channelPollers } : {}) });
   // Outbound delivery as durable jobs (started by app.ts): retries, per-conversation order, dead letters.
   const outbound = createOutboundDelivery({
     db, events, logger, files, storage, inboxes, policy: sendPolicy, adapters,
     contextFor: (workspaceId, inboxId) => channelConfig.contextFor(workspaceId, inboxId),
     publicUrl: deps.publicUrl ?? (() => 'http://localhost:3000'),
+  });
+  // Platform session state (WeCom kf) kept in step with assignments and resolutions, as durable jobs (started by app.ts).
+  const sessionSync = createSessionSync({
+    db, events, logger, adapters,
+    contextFor: (workspaceId, inboxId) => channelConfig.contextFor(workspaceId, inboxId),
+    recordError: (workspaceId, inboxId, message) => channelConfig.recordError(workspaceId, inboxId, message),
+    clearErrorStartingWith: (workspaceId, inboxId, prefix) => channelConfig.clearErrorStartingWith(workspaceId, inboxId, prefix),
   });
   // Started by app.ts with the job queue (its work runs as durable jobs).
   const routing = createRoutingService({ db, events, conversations, inboxes, logger, pipeline });
@@ -148,9 +161,11 @@ export function createServices(deps: ServiceDeps) {
     uploadLimits,
     channelConfig,
     channelIngest,
+    channelPulls,
     channelPollers,
     sendPolicy,
     outbound,
+    sessionSync,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).

@@ -49,6 +49,19 @@ export interface ChannelLogger {
   error(obj: object, msg: string): void;
 }
 
+/**
+ * Access tokens a platform issues for its API (WeChat, WeCom, Douyin): one cache per inbox shared by
+ * every node of the installation, kept encrypted. `get` returns the cached token, or calls `refresh`
+ * when there is none or it expires within a minute — never more than one refresh in flight across all
+ * nodes (the others wait for its result). `invalidate` is for a token the platform refused although it
+ * was not expired (WeChat 40001 / 42001): it is dropped only if it is still the cached one, so a token
+ * another node has just refreshed survives.
+ */
+export interface SharedTokens {
+  get(key: string, refresh: () => Promise<{ token: string; expiresInSeconds: number }>): Promise<string>;
+  invalidate(key: string, token: string): Promise<void>;
+}
+
 export interface ChannelContext<C> {
   /** The inbox's non-secret channel settings, already parsed with `configSchema`. */
   config: C;
@@ -59,6 +72,7 @@ export interface ChannelContext<C> {
   webhookUrl: string;
   now(): Date;
   logger: ChannelLogger;
+  tokens: SharedTokens;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -159,6 +173,11 @@ export interface ChannelEvent {
   event: string;
   sender: NormalizedSender;
   at: Date;
+  /**
+   * The platform ended the customer's session on its side (WeCom kf session ended by timeout or by a
+   * WeCom servicer): core resolves the open conversation after recording the event.
+   */
+  endsConversation?: boolean;
 }
 
 export type NormalizedInbound = InboundMessageEvent | DeliveryStatusEvent | ChannelEvent;
@@ -170,7 +189,16 @@ export interface InboundResult {
    */
   response: OutboundHttpResponse;
   events: NormalizedInbound[];
+  /**
+   * Work a notification announced but did not carry (WeCom kf's `kf_msg_or_event` callback: "messages
+   * are waiting, fetch them with sync_msg"). Core stores each as a durable job before answering the
+   * platform and runs `adapter.pull` for it afterwards, one pull at a time per inbox, retried on failure.
+   */
+  pulls?: PullRequest[];
 }
+
+/** A JSON-serializable description of what to fetch (stored in the job queue). */
+export type PullRequest = Record<string, string | number | boolean | null>;
 
 // ---------------------------------------------------------------------------------------------------
 // Outbound
@@ -193,6 +221,12 @@ export interface OutboundMessage {
   recipient: { sourceId: string; name?: string | null };
   text: string;
   attachments: OutboundAttachment[];
+  /**
+   * A link card (title, description, link, picture) when the agent sent one. `text` then holds the
+   * card (and any caption) as readable lines for channels without cards; channels that carry cards
+   * (WeChat news) send the card instead of that text.
+   */
+  card?: { title: string; description?: string; url?: string; imageUrl?: string };
   /** Outside a send window (WhatsApp): a pre-approved template instead of free text. */
   template?: { name: string; language: string; variables: string[] };
   /** Email threading: the subject and the ids of the conversation's earlier emails. */
@@ -291,6 +325,21 @@ export interface PollHandle {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Platform-side session state (WeCom kf)
+
+/**
+ * Who serves the customer changed on our side. Platforms that track it (WeCom kf: state 3 "served by a
+ * human" with the servicer's userid, 4 "ended") are told through `syncSession`, as a durable job in the
+ * conversation's order. `agent` is our agent's email and name, for mapping to the platform's user ids.
+ */
+export interface SessionChange {
+  conversationId: string;
+  recipient: { sourceId: string };
+  state: 'human' | 'ended';
+  agent?: { email: string; name: string } | null;
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The adapter
 
 export interface SecretField {
@@ -319,6 +368,14 @@ export interface ChannelAdapter<C = unknown> {
   fetchMedia?(media: MediaRef, ctx: ChannelContext<C>): Promise<{ bytes: Buffer; contentType: string; fileName: string }>;
   /** Long-running inbound connection (IMAP IDLE + polling fallback). */
   poll?(ctx: ChannelContext<C>, sink: PollSink): PollHandle;
+  /**
+   * Fetches what a webhook announced (`InboundResult.pulls`), delivering events through `sink` page by
+   * page and saving its cursor in `sink.state` only after each page is delivered. Throw ChannelError to
+   * retry later (the cursor makes the retry resume where it stopped).
+   */
+  pull?(request: PullRequest, ctx: ChannelContext<C>, sink: PollSink): Promise<void>;
+  /** Tells the platform who serves the customer now (see SessionChange). */
+  syncSession?(change: SessionChange, ctx: ChannelContext<C>): Promise<void>;
   /** Checks credentials against the platform (the console's "test connection"); optional. */
   check?(ctx: ChannelContext<C>): Promise<{ ok: true } | { ok: false; message: string }>;
 }

@@ -1,9 +1,13 @@
 import type { ChannelType } from '@huiliu/contracts';
 import type { ChannelAdapter } from './adapter.ts';
 import { apiChannelAdapter } from './api/api-channel.adapter.ts';
+import { douyinAdapter } from './douyin/index.ts';
 import { emailAdapter } from './email/index.ts';
 import { smsAdapter } from './sms/sms.adapter.ts';
 import { telegramAdapter } from './telegram/index.ts';
+import { wechatOaAdapter } from './wechat-oa/index.ts';
+import { wecomKfAdapter } from './wecom-kf/index.ts';
+import { weiboAdapter } from './weibo/index.ts';
 import { whatsappAdapter } from './whatsapp/index.ts';
 
 /**
@@ -18,6 +22,10 @@ export const channelAdapters: ReadonlyMap<ChannelType, ChannelAdapter<any>> = ne
   [smsAdapter.kind, smsAdapter],
   [telegramAdapter.kind, telegramAdapter],
   [whatsappAdapter.kind, whatsappAdapter],
+  [wechatOaAdapter.kind, wechatOaAdapter],
+  [wecomKfAdapter.kind, wecomKfAdapter],
+  [douyinAdapter.kind, douyinAdapter],
+  [weiboAdapter.kind, weiboAdapter],
 ]);
 
 export function adapterFor(kind: ChannelType): ChannelAdapter<any> | undefined {

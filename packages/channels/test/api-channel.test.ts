@@ -7,6 +7,7 @@ import { signWebhook } from '../src/api/signature.ts';
 import { describeChannelContract, testHttp } from './contract.ts';
 import { startApiReceiverFake, type ApiReceiverFake } from './fakes/api-receiver-fake.ts';
 import { batch, singleMessage, unknownType } from './fixtures/api/messages.ts';
+import { memoryTokens } from './memory-tokens.ts';
 
 const API_KEY = 'hl_api_7QmZ2kq9R4vX1sT8wE3yU6pA';
 const WEBHOOK_SECRET = 'whsec_3c1f8a2b9d7e4f60a5b1c2d3e4f5a6b7';
@@ -40,7 +41,7 @@ const silent = { info() {}, warn() {}, error() {} };
 const NOW = new Date('2026-11-20T09:00:00Z');
 
 function ctxFor(config: Partial<ApiChannelConfig>, secrets: Record<string, string> = { apiKey: API_KEY, webhookSecret: WEBHOOK_SECRET }, now = () => NOW): ChannelContext<ApiChannelConfig> {
-  return { config: apiChannelAdapter.configSchema.parse(config), secrets, http: testHttp, webhookUrl: 'https://huiliu.example.com/api/channels/v1/pub_test/webhook', now, logger: silent };
+  return { config: apiChannelAdapter.configSchema.parse(config), secrets, http: testHttp, webhookUrl: 'https://huiliu.example.com/api/channels/v1/pub_test/webhook', now, logger: silent, tokens: memoryTokens() };
 }
 
 const reply = (over: Partial<OutboundMessage> = {}): OutboundMessage => ({

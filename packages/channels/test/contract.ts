@@ -12,6 +12,7 @@ import type {
   ChannelAdapter, ChannelContext, ChannelHttp, InboundHttpRequest, InboundMessageEvent, NormalizedInbound, OutboundMessage,
 } from '../src/adapter.ts';
 import { ChannelError } from '../src/adapter.ts';
+import { memoryTokens } from './memory-tokens.ts';
 
 /** A running fake platform. */
 export interface FakePlatform {
@@ -73,7 +74,7 @@ export function describeChannelContract<C>(h: ChannelContractHarness<C>): void {
     beforeAll(async () => {
       fake = await h.startFake();
       const c = h.context(fake);
-      ctx = { config: h.adapter.configSchema.parse(c.config), secrets: c.secrets, http: testHttp, webhookUrl: 'https://huiliu.example.com/api/channels/v1/test/webhook', now: () => new Date(), logger: silent };
+      ctx = { config: h.adapter.configSchema.parse(c.config), secrets: c.secrets, http: testHttp, webhookUrl: 'https://huiliu.example.com/api/channels/v1/test/webhook', now: () => new Date(), logger: silent, tokens: memoryTokens() };
     });
     afterAll(async () => { await fake?.close(); });
 

@@ -15,6 +15,7 @@ import { emailAdapter, EmailConfig } from '../src/email/index.ts';
 import { parseEmail } from '../src/email/parse.ts';
 import { adapterFor } from '../src/registry.ts';
 import { describeChannelContract, testHttp } from './contract.ts';
+import { memoryTokens } from './memory-tokens.ts';
 
 const IMAP_USER = 'support@support.example';
 const IMAP_PASSWORD = 'imap-Pa55:word';
@@ -90,6 +91,7 @@ function context(over: Record<string, unknown> = {}, secrets: Record<string, str
     webhookUrl: 'https://huiliu.example.com/api/channels/v1/email-inbox/webhook',
     now: () => new Date(),
     logger,
+    tokens: memoryTokens(),
   };
 }
 

@@ -5,6 +5,7 @@ import type { SmsConfig } from '../src/sms/sms-provider.ts';
 import { twilioSignature, verifyTwilioSignature } from '../src/sms/twilio/twilio-signature.ts';
 import { describeChannelContract, testHttp } from './contract.ts';
 import { startTwilioFake, twilioSign, type TwilioFake } from './fakes/twilio-fake.ts';
+import { memoryTokens } from './memory-tokens.ts';
 import {
   ACCOUNT_SID, AUTH_TOKEN, CUSTOMER, OUR_NUMBER, SIGNATURE_EXAMPLE, inboundMms, inboundSms, statusCallback,
 } from './fixtures/sms/twilio.ts';
@@ -86,7 +87,7 @@ describe('SMS inbound (Twilio webhook)', () => {
     fake = await startTwilioFake({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, fromNumbers: [OUR_NUMBER] });
     ctx = {
       config: smsAdapter.configSchema.parse({ accountSid: ACCOUNT_SID, fromNumber: OUR_NUMBER, apiBaseUrl: fake.baseUrl }),
-      secrets: { authToken: AUTH_TOKEN }, http: testHttp, webhookUrl: WEBHOOK_URL, now: () => new Date('2026-11-20T09:00:00Z'), logger: silent,
+      secrets: { authToken: AUTH_TOKEN }, http: testHttp, webhookUrl: WEBHOOK_URL, now: () => new Date('2026-11-20T09:00:00Z'), logger: silent, tokens: memoryTokens(),
     };
   });
   afterAll(async () => { await fake.close(); });
@@ -183,7 +184,7 @@ describe('SMS outbound (Twilio Messages API)', () => {
   let fake: TwilioFake;
   const ctxWith = (over: Partial<SmsConfig> = {}, secrets: Record<string, string> = { authToken: AUTH_TOKEN }): ChannelContext<SmsConfig> => ({
     config: smsAdapter.configSchema.parse({ accountSid: ACCOUNT_SID, fromNumber: OUR_NUMBER, apiBaseUrl: fake.baseUrl, ...over }),
-    secrets, http: testHttp, webhookUrl: WEBHOOK_URL, now: () => new Date(), logger: silent,
+    secrets, http: testHttp, webhookUrl: WEBHOOK_URL, now: () => new Date(), logger: silent, tokens: memoryTokens(),
   });
   const msg = (over: Partial<OutboundMessage> = {}): OutboundMessage => ({
     idempotencyKey: '2a4c6e80-1b3d-4f5a-8c7e-9d0f1a2b3c4d', conversationId: '5d0c2c4e-7b1a-4f3e-9c2d-8e7f6a5b4c3d', createdAt: new Date('2026-11-21T08:00:00Z'), recipient: { sourceId: CUSTOMER }, text: '您的包裹已发出 / your parcel is on its way', attachments: [], ...over,

@@ -6,6 +6,7 @@ import { telegramAdapter, type TelegramConfig } from '../src/telegram/index.ts';
 import { adapterFor } from '../src/registry.ts';
 import { describeChannelContract, testHttp } from './contract.ts';
 import { startTelegramFake, telegramWebhookRequest, type TelegramFake } from './fakes/telegram-fake.ts';
+import { memoryTokens } from './memory-tokens.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
 const SECRET = 'huiliu_webhook-Secret_0123456789';
@@ -42,6 +43,7 @@ describe('telegram adapter', () => {
     webhookUrl: 'https://huiliu.example.com/api/channels/v1/tg-inbox/webhook',
     now: () => new Date(),
     logger,
+    tokens: memoryTokens(),
   });
   /** secret null: the request carries no secret header at all. */
   const receive = (body: string, secret: string | null = SECRET, c = ctx()) => telegramAdapter.receive!(telegramWebhookRequest(body, secret ?? undefined), c);

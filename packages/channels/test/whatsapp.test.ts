@@ -6,6 +6,7 @@ import { whatsappAdapter, type WhatsAppConfig } from '../src/whatsapp/index.ts';
 import { adapterFor } from '../src/registry.ts';
 import { describeChannelContract, testHttp } from './contract.ts';
 import { hubSignature, startWhatsAppFake, whatsappWebhookRequest, type WhatsAppFake } from './fakes/whatsapp-fake.ts';
+import { memoryTokens } from './memory-tokens.ts';
 
 const ACCESS_TOKEN = 'EAAGm0PX4ZCpsBAEXAMPLEtokenZBZCvZBtZCEZA';
 const APP_SECRET = '5f3c1e0b9a8d7c6b5a4f3e2d1c0b9a8d';
@@ -45,6 +46,7 @@ describe('whatsapp adapter', () => {
     webhookUrl: 'https://huiliu.example.com/api/channels/v1/wa-inbox/webhook',
     now: () => new Date(),
     logger,
+    tokens: memoryTokens(),
   });
   const receive = (req: InboundHttpRequest, c = ctx()) => whatsappAdapter.receive!(req, c);
   const post = (body: string) => receive(whatsappWebhookRequest(body, APP_SECRET));

@@ -56,7 +56,7 @@ export const Team = z.object({
 });
 export type Team = z.infer<typeof Team>;
 
-export const ChannelType = z.enum(['web', 'api', 'email', 'telegram', 'whatsapp', 'wechat_oa', 'wecom_kf', 'sms']);
+export const ChannelType = z.enum(['web', 'api', 'email', 'telegram', 'whatsapp', 'wechat_oa', 'wecom_kf', 'douyin', 'weibo', 'sms']);
 export type ChannelType = z.infer<typeof ChannelType>;
 
 export const WidgetSettings = z.strictObject({

@@ -65,13 +65,20 @@ export interface TestServer {
  * A real Huiliu node on a random port over a fresh test database (PGlite in memory or a new PostgreSQL
  * database, chosen by HUILIU_TEST_DB), with the demo workspace seeded.
  */
-export async function startTestServer(opts: { seed?: boolean; /** Fake channel adapters instead of @huiliu/channels' own. */ channelAdapters?: HuiliuOptions['channelAdapters'] } = {}): Promise<TestServer> {
+export async function startTestServer(opts: {
+  seed?: boolean;
+  /** Fake channel adapters instead of @huiliu/channels' own. */
+  channelAdapters?: HuiliuOptions['channelAdapters'];
+  /** Delay before a failed job's retry (default: exponential with jitter); channel tests make retries fast. */
+  jobBackoff?: HuiliuOptions['jobBackoff'];
+} = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'huiliu-test-'));
   const config = { ...loadConfig({ PORT: '0', HOST: '127.0.0.1', HUILIU_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }) };
   const node = await startHuiliu({
     config, db: testDb.db, seed: false, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(opts.channelAdapters ? { channelAdapters: opts.channelAdapters } : {}),
+    ...(opts.jobBackoff ? { jobBackoff: opts.jobBackoff } : {}),
   });
   const demo = opts.seed === false ? (undefined as unknown as DemoCredentials) : await seedDemo(node.services);
   const url = node.url;

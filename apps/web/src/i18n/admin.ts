@@ -42,6 +42,8 @@ export const admin: Dictionary = {
     'admin.channel.whatsapp': 'WhatsApp',
     'admin.channel.wechat_oa': '微信公众号',
     'admin.channel.wecom_kf': '企业微信客服',
+    'admin.channel.douyin': '抖音私信',
+    'admin.channel.weibo': '微博私信',
     'admin.channel.sms': '短信',
 
     // users
@@ -279,6 +281,8 @@ export const admin: Dictionary = {
     'admin.channel.whatsapp': 'WhatsApp',
     'admin.channel.wechat_oa': 'WeChat Official Account',
     'admin.channel.wecom_kf': 'WeCom customer service',
+    'admin.channel.douyin': 'Douyin direct messages',
+    'admin.channel.weibo': 'Weibo direct messages',
     'admin.channel.sms': 'SMS',
 
     // users

@@ -21,6 +21,8 @@ export const routing: Dictionary = {
     'routing.channel.whatsapp': 'WhatsApp',
     'routing.channel.wechat_oa': '微信公众号',
     'routing.channel.wecom_kf': '企业微信客服',
+    'routing.channel.douyin': '抖音',
+    'routing.channel.weibo': '微博',
     'routing.channel.sms': '短信',
 
     'routing.priority.none': '无',
@@ -439,6 +441,8 @@ export const routing: Dictionary = {
     'routing.channel.whatsapp': 'WhatsApp',
     'routing.channel.wechat_oa': 'WeChat OA',
     'routing.channel.wecom_kf': 'WeCom service',
+    'routing.channel.douyin': 'Douyin',
+    'routing.channel.weibo': 'Weibo',
     'routing.channel.sms': 'SMS',
 
     'routing.priority.none': 'None',

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Avatar, Tag, Tooltip } from 'antd';
 import {
-  ApiOutlined, FlagFilled, GlobalOutlined, MailOutlined, MessageOutlined, SendOutlined, WechatOutlined, WechatWorkOutlined, WhatsAppOutlined,
+  ApiOutlined, FlagFilled, GlobalOutlined, MailOutlined, MessageOutlined, SendOutlined, WechatOutlined, WechatWorkOutlined, TikTokOutlined, WeiboOutlined, WhatsAppOutlined,
 } from '@ant-design/icons';
 import type { ChannelType, ConversationStatus, Priority } from '@huiliu/contracts';
 import { colorFor, initials } from '../lib/format.ts';
@@ -17,6 +17,8 @@ const CHANNEL_ICON: Record<ChannelType, typeof GlobalOutlined> = {
   whatsapp: WhatsAppOutlined,
   wechat_oa: WechatOutlined,
   wecom_kf: WechatWorkOutlined,
+  douyin: TikTokOutlined,
+  weibo: WeiboOutlined,
   sms: MessageOutlined,
 };
 

@@ -23,6 +23,7 @@ import type { DomainEvents } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { SafeRequestInit, SafeResponse } from '../net/safe-http.ts';
+import type { SharedTokenStore } from './shared-tokens.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { toFieldIssues, validationError } from '../routing/rules/zod-issues.ts';
 
@@ -135,6 +136,8 @@ export function createChannelConfigService(deps: {
   fetch: (workspaceId: string, url: string, init: SafeRequestInit) => Promise<SafeResponse>;
   /** The public base URL (HUILIU_PUBLIC_URL), without trailing slash; a function because a test node learns its port late. */
   publicUrl: () => string;
+  /** Platform access tokens shared by all nodes (ChannelContext.tokens), see shared-tokens.ts. */
+  tokens: SharedTokenStore;
   now?: () => Date;
 }) {
   const { db, events, adapters, vaultIn } = deps;
@@ -254,6 +257,7 @@ export function createChannelConfigService(deps: {
       webhookUrl: webhookUrl(inbox.publicId),
       now,
       logger: logger ?? adapterLogger(log.child({ inboxId: inbox.id, channel: inbox.channelType })),
+      tokens: deps.tokens.forInbox(inbox.workspaceId, inbox.id),
     };
     return { inbox, adapter, ctx };
   }
@@ -340,6 +344,8 @@ export function createChannelConfigService(deps: {
           await tx.query(`UPDATE inboxes SET channel_updated_at = now() WHERE id = $1 AND workspace_id = $2`, [inboxId, actor.workspaceId]);
           // New settings, new attempt: the previous connection error no longer describes them.
           await tx.query(`UPDATE channel_inbound_state SET last_error = NULL, last_error_at = NULL WHERE inbox_id = $1 AND workspace_id = $2`, [inboxId, actor.workspaceId]);
+          // Cached access tokens were issued for the old credentials (another AppID, a revoked secret).
+          await tx.query(`DELETE FROM channel_tokens WHERE inbox_id = $1 AND workspace_id = $2`, [inboxId, actor.workspaceId]);
           await recordAudit(tx, actor, 'inbox.channel_updated', { type: 'inbox', id: inboxId }, { kind, configKeys, secretsSet: set.sort(), secretsRemoved: removed.sort() });
         }
         return { channel: await present(tx, await inboxRow(tx, actor.workspaceId, inboxId)), changed };
@@ -390,6 +396,18 @@ export function createChannelConfigService(deps: {
       if (!r) throw notFound('inbox');
       if (!adapters.get(r.channel_type as ChannelType)) throw notFound('channel webhook');
       return runtimeFor(r, undefined);
+    },
+
+    /**
+     * Clears InboxChannel.lastError only if it starts with `prefix`: a background task (pulls, session
+     * sync) that succeeds again clears its own earlier error, not another task's.
+     */
+    async clearErrorStartingWith(workspaceId: string, inboxId: string, prefix: string): Promise<void> {
+      await db.query(
+        `UPDATE channel_inbound_state SET last_error = NULL, last_error_at = NULL, updated_at = now()
+         WHERE inbox_id = $1 AND workspace_id = $2 AND left(last_error, length($3::text)) = $3::text`,
+        [inboxId, workspaceId, prefix],
+      );
     },
 
     /** Records (or clears, with null) the inbound connection problem shown as InboxChannel.lastError. */

@@ -10,13 +10,14 @@
  *  echo     → our own outgoing message coming back: skipped.
  *  status   → delivery report of one of our outgoing messages: forward transitions only, then
  *             `message.updated` for the agents.
- *  event    → subscribe / unsubscribe…: an activity line in the contact's open conversation, if any.
+ *  event    → subscribe / unsubscribe…: an activity line in the contact's open conversation, if any;
+ *             an event that ends the platform's session (endsConversation) then resolves it.
  *
  * Bad content never fails the batch: an oversized file, a media URL pointing at an internal address or a
  * file the upload policy refuses becomes a note on the stored message. Only storage failures throw, so
  * the webhook answers 500 and the platform retries (what was stored before is then recognized by id).
  */
-import type { ChannelAdapter, ChannelEvent, DeliveryStatusEvent, InboundHttpRequest, InboundMessageEvent, MediaRef, NormalizedInbound, OutboundHttpResponse } from '@huiliu/channels';
+import type { ChannelAdapter, ChannelEvent, DeliveryStatusEvent, InboundHttpRequest, InboundMessageEvent, MediaRef, NormalizedInbound, OutboundHttpResponse, PullRequest } from '@huiliu/channels';
 import { ChannelError } from '@huiliu/channels';
 import { Card, Location, type ContentType } from '@huiliu/contracts';
 import type { z } from 'zod';
@@ -33,6 +34,8 @@ import { presentConversation, presentMessage } from '../messages/present.ts';
 import type { AttachmentService } from '../attachments/attachment.service.ts';
 import type { FileUrlSigner } from '../auth/tokens.ts';
 import type { ChannelConfigService, ChannelRuntime } from './channel-config.service.ts';
+import type { ChannelPulls } from './channel-pulls.ts';
+import { recordSessionState } from './session-sync.ts';
 import { sanitizeEmailHtml } from './sanitize-html.ts';
 
 export type IngestOutcome =
@@ -102,6 +105,8 @@ export function createChannelIngestService(deps: {
   attachments: AttachmentService;
   channelConfig: ChannelConfigService;
   files: FileUrlSigner;
+  /** Stores InboundResult.pulls as durable jobs (channel-pulls.ts). */
+  pulls?: Pick<ChannelPulls, 'enqueue'>;
 }) {
   const { db, events, contacts, conversations, pipeline, attachments, channelConfig, files } = deps;
   const log = deps.logger.child({ component: 'channels.ingest' });
@@ -401,7 +406,12 @@ export function createChannelIngestService(deps: {
     // A replay after the conversation changed (resolved, a new one opened) would hit the unique
     // external id in another conversation: recognized here, so the webhook does not answer 500 forever.
     const known = await storedByExternalId(db, inbox.workspaceId, inbox.id, externalId);
-    if (known) return { kind: 'activity', messageId: known.id as string, conversationId: known.conversation_id as string };
+    if (known) {
+      // A replay after a crash between recording the event and resolving: resolve now, unless the
+      // customer has written since (their new message reopened the conversation on purpose).
+      if (ev.endsConversation) await endConversationAfterReplay(rt, known.conversation_id as string, known.id as string);
+      return { kind: 'activity', messageId: known.id as string, conversationId: known.conversation_id as string };
+    }
     const who = ev.sender.name?.trim() || 'The customer';
     let appended: AppendResult;
     try {
@@ -427,7 +437,35 @@ export function createChannelIngestService(deps: {
       return { kind: 'activity', messageId: now.id as string, conversationId: now.conversation_id as string };
     }
     pipeline.publish(appended);
+    if (ev.endsConversation) await endConversation(rt, appended.conversation.id);
     return { kind: 'activity', messageId: appended.message.id, conversationId: appended.conversation.id };
+  }
+
+  /**
+   * The platform ended the customer's session (ChannelEvent.endsConversation): resolve the conversation
+   * through the conversation service as the system, so the activity line, events and realtime updates
+   * are the usual ones. Recorded first as what the platform knows, so session sync does not tell the
+   * platform back what it told us.
+   */
+  async function endConversation(rt: ChannelRuntime, conversationId: string): Promise<void> {
+    const { inbox } = rt;
+    if (rt.adapter.syncSession) {
+      await recordSessionState(db, { workspaceId: inbox.workspaceId, inboxId: inbox.id, conversationId, state: 'ended', agentId: null });
+    }
+    await conversations.update({ kind: 'system', workspaceId: inbox.workspaceId, via: 'system' }, conversationId, { status: 'resolved' });
+    log.info({ inboxId: inbox.id, conversationId }, 'conversation resolved: the channel ended the session');
+  }
+
+  async function endConversationAfterReplay(rt: ChannelRuntime, conversationId: string, eventMessageId: string): Promise<void> {
+    const c = await one(
+      db,
+      `SELECT c.status, EXISTS (
+         SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.workspace_id = c.workspace_id AND m.direction = 'incoming'
+           AND m.seq > (SELECT e.seq FROM messages e WHERE e.id = $3 AND e.workspace_id = c.workspace_id)) AS customer_wrote_since
+       FROM conversations c WHERE c.id = $1 AND c.workspace_id = $2`,
+      [conversationId, rt.inbox.workspaceId, eventMessageId],
+    );
+    if (c && c.status !== 'resolved' && !c.customer_wrote_since) await endConversation(rt, conversationId);
   }
 
   async function ingest(rt: ChannelRuntime, batch: readonly NormalizedInbound[]): Promise<IngestOutcome[]> {
@@ -445,6 +483,25 @@ export function createChannelIngestService(deps: {
       }
     }
     return out;
+  }
+
+  /**
+   * The work a webhook announced (InboundResult.pulls), stored as durable jobs before the platform gets
+   * its answer (channel-pulls.ts); failing to store them answers 500 so the platform announces again.
+   */
+  async function storePulls(rt: ChannelRuntime, requests: readonly PullRequest[]): Promise<void> {
+    if (!rt.adapter.pull || !deps.pulls) {
+      // An adapter bug, not the platform's: a 500 would only make it announce the same thing forever.
+      log.error({ inboxId: rt.inbox.id, channel: rt.inbox.channelType, pulls: requests.length }, 'webhook announced messages but nothing here can fetch them');
+      await channelConfig.recordError(rt.inbox.workspaceId, rt.inbox.id, `the ${rt.adapter.displayName} channel announced messages that this server cannot fetch (the adapter has no pull)`);
+      return;
+    }
+    try {
+      await deps.pulls.enqueue(rt.inbox, requests);
+    } catch (err) {
+      log.error({ err, inboxId: rt.inbox.id, pulls: requests.length }, 'storing the announced pulls failed');
+      throw new IngestError(rt.inbox.id, err);
+    }
   }
 
   return {
@@ -471,6 +528,7 @@ export function createChannelIngestService(deps: {
         throw err;
       }
       const outcomes = await ingest(rt, result.events);
+      if (result.pulls?.length) await storePulls(rt, result.pulls);
       return { response: result.response, outcomes };
     },
   };

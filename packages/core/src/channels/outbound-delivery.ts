@@ -97,7 +97,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Location and card have no field in OutboundMessage: they travel as readable text. */
+/** Location has no field in OutboundMessage and cards may not be carried: both also travel as readable text. */
 function outboundText(m: Row): string {
   const text = (m.text as string) ?? '';
   const content = (m.content ?? {}) as { location?: { latitude: number; longitude: number; name?: string; address?: string }; card?: { title: string; description?: string; url?: string } };
@@ -392,7 +392,7 @@ export function createOutboundDelivery(deps: {
       return markFailed(job, ctx, m, { code: 'recipient_invalid', text: `this customer has no ${channelName} address in this conversation, so the message cannot be sent here` }, elapsed());
     }
 
-    const content = (m.content ?? {}) as { template?: OutboundMessage['template'] };
+    const content = (m.content ?? {}) as { template?: OutboundMessage['template']; card?: OutboundMessage['card'] };
     let outbound: OutboundMessage;
     try {
       outbound = {
@@ -405,6 +405,7 @@ export function createOutboundDelivery(deps: {
         senderName: (m.sender_name as string | null) ?? null,
       };
       if (content.template) outbound.template = content.template;
+      if (m.content_type === 'card' && content.card?.title) outbound.card = content.card;
       const thread = await threadOf(workspaceId, m);
       if (thread) outbound.thread = thread;
     } catch (err) {

@@ -29,7 +29,7 @@ interface Values {
 /** The defaults of WidgetSettings in packages/contracts, so a new inbox previews what the server will store. */
 const DEFAULT_WIDGET: WidgetSettings = { color: '#1677ff', greeting: '', position: 'right', preChatForm: false, locale: 'auto' };
 /** Every channel type; those the server has no adapter for yet are listed as coming. */
-const CHANNELS: ChannelType[] = ['web', 'api', 'email', 'telegram', 'whatsapp', 'wechat_oa', 'wecom_kf', 'sms'];
+const CHANNELS: ChannelType[] = ['web', 'api', 'email', 'telegram', 'whatsapp', 'wechat_oa', 'wecom_kf', 'douyin', 'weibo', 'sms'];
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
 
