@@ -65,6 +65,18 @@ export const testHttp: ChannelHttp = async (url, init = {}) => {
   return { status: res.status, headers, body, text: () => body.toString('utf8'), json: () => JSON.parse(body.toString('utf8')) as unknown };
 };
 
+/** testHttp, except that the first request whose URL contains `urlPart` fails as a network error (retryable). */
+export function httpFailingOnce(urlPart: string): ChannelHttp {
+  let failed = false;
+  return async (url, init) => {
+    if (!failed && url.includes(urlPart)) {
+      failed = true;
+      throw new ChannelError('network', 'connect ECONNRESET');
+    }
+    return testHttp(url, init);
+  };
+}
+
 const silent = { info() {}, warn() {}, error() {} };
 
 export function describeChannelContract<C>(h: ChannelContractHarness<C>): void {

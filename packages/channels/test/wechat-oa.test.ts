@@ -12,7 +12,7 @@ import { parseWechatXml, xmlText } from '../src/wechat/xml.ts';
 import { wechatOaAdapter, type WechatOaConfig } from '../src/wechat-oa/index.ts';
 import { forgetUnionIds } from '../src/wechat-oa/unionid.ts';
 import { adapterFor } from '../src/registry.ts';
-import { describeChannelContract, testHttp } from './contract.ts';
+import { describeChannelContract, httpFailingOnce, testHttp } from './contract.ts';
 import { startFakeServer } from './fakes/fake-server.ts';
 import { startWechatFake, wechatPushRequest, wechatVerification, type PushOptions, type WechatAccount, type WechatFake } from './fakes/wechat-fake.ts';
 import { memoryTokens } from './memory-tokens.ts';
@@ -327,6 +327,15 @@ describe('wechat_oa adapter', () => {
       expect([refused.code, refused.message]).toEqual(['malformed', 'XML with a DOCTYPE or entity declarations is refused']);
     });
 
+    it('does not let a comment or CDATA opener inside an attribute value hide a DOCTYPE', async () => {
+      // The parser reads attribute values as values, so the DOCTYPE between the two tags is live to it.
+      for (const [open, close] of [['<!--', '-->'], ['<![CDATA[', ']]>']]) {
+        const doc = fixture('text.xml').replace('<xml>', `<xml><A x="${open}"/><!DOCTYPE xml [<!ENTITY e "boom">]><B y="${close}"/>`).replace('this is a test', ']]>&e;<![CDATA[');
+        const refused = await failure(receive(wechatPushRequest(doc, account, { mode: 'safe' })));
+        expect([refused.code, refused.message]).toEqual(['malformed', 'XML with a DOCTYPE or entity declarations is refused']);
+      }
+    });
+
     it('refuses an oversized body before parsing it', async () => {
       const huge = fixture('text.xml').replace('this is a test', 'x'.repeat(70 * 1024));
       const e = await failure(receive(wechatPushRequest(huge, account, { mode: 'plain' }), ctx({ config: { encryptionMode: 'plain' } })));
@@ -422,6 +431,17 @@ describe('wechat_oa adapter', () => {
       expect(sent[1]!.body).toEqual({ ...apiExamples.custom_send_image, touser: OPENID, image: { media_id: mediaId } });
       expect(fake.uploads.get(mediaId)).toMatchObject({ bytes: JPEG, contentType: 'image/jpeg', fileName: '发票.jpg', type: 'image' });
       expect(fake.rejected).toEqual([]);
+    });
+
+    it('uploads every image before sending anything, so a failed upload retried by core sends the text once', async () => {
+      const flaky = httpFailingOnce('/cgi-bin/media/upload');
+      const msg = outbound({ text: '这是发票 / the invoice', attachments: [attachment('发票.jpg', 'image/jpeg', JPEG)] });
+      const before = fake.sent.length;
+      const first = await failure(wechatOaAdapter.send(msg, ctx({ http: flaky })));
+      expect([first.code, first.retryable]).toEqual(['network', true]);
+      expect(fake.sent.length).toBe(before);
+      await wechatOaAdapter.send(msg, ctx({ http: flaky }));
+      expect(fake.sent.slice(before).map((s) => s.msgtype)).toEqual(['text', 'image']);
     });
 
     it('sends a card as a news message with one article', async () => {

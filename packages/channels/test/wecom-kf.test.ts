@@ -7,7 +7,7 @@ import { parseEncodingAesKey, wechatSignature } from '../src/wechat/crypto.ts';
 import { buildWechatXml } from '../src/wechat/xml.ts';
 import { wecomKfAdapter, type WecomKfConfig } from '../src/wecom-kf/index.ts';
 import { partMsgId } from '../src/wecom-kf/send.ts';
-import { describeChannelContract, testHttp } from './contract.ts';
+import { describeChannelContract, httpFailingOnce, testHttp } from './contract.ts';
 import { encryptedCallback, startWecomFake, type WecomFake } from './fakes/wecom-fake.ts';
 import { memoryTokens } from './memory-tokens.ts';
 
@@ -431,6 +431,20 @@ describe('wecom_kf adapter', () => {
       expect(fake.uploads.get(imageId)).toMatchObject({ bytes: png, type: 'image', fileName: 'photo.png' });
       expect(fake.uploads.get((parts[2]!.body.file as { media_id: string }).media_id)).toMatchObject({ bytes: pdf, type: 'file', fileName: '发票.pdf' });
       expect(r.externalId).toBe(parts[0]!.msgid);
+      expect(fake.rejected).toEqual([]);
+    });
+
+    it('uploads every file before the first send_msg, so a failed upload retried by core sends each part once', async () => {
+      const flaky = httpFailingOnce('/cgi-bin/media/upload');
+      const png = Buffer.from('\x89PNG\r\n\x1a\n product photo', 'latin1');
+      const msg = outbound({ text: '照片', attachments: [attachment('photo.png', 'image/png', png)] });
+      const before = fake.sent.length;
+      const first = await failure(wecomKfAdapter.send(msg, { ...ctx(), http: flaky }));
+      expect([first.code, first.retryable]).toEqual(['network', true]);
+      expect(fake.sent.length).toBe(before);
+      // The retry's text reuses part 0's msgid: it was never used, so WeCom takes it.
+      await wecomKfAdapter.send(msg, { ...ctx(), http: flaky });
+      expect(fake.sent.slice(before).map((p) => p.msgtype)).toEqual(['text', 'image']);
       expect(fake.rejected).toEqual([]);
     });
 

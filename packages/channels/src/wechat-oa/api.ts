@@ -12,6 +12,7 @@
  */
 import type { ChannelContext, ChannelErrorCode, ChannelHttpRequest, ChannelHttpResponse } from '../adapter.ts';
 import { ChannelError } from '../adapter.ts';
+import { errorOf } from '../wechat/api-common.ts';
 import { apiUrl, type WechatOaConfig } from './config.ts';
 
 export const ACCESS_TOKEN_KEY = 'access_token';
@@ -62,20 +63,6 @@ export async function exchange(ctx: ChannelContext<WechatOaConfig>, url: string,
     }
     throw new ChannelError('network', `WeChat API unreachable: ${message}`);
   }
-}
-
-interface WechatErrorBody {
-  errcode?: unknown;
-  errmsg?: unknown;
-}
-
-/** The `{errcode, errmsg}` of a JSON answer, or null when the call succeeded (errcode absent or 0). */
-export function errorOf(body: unknown): { errcode: number; errmsg: string } | null {
-  if (!body || typeof body !== 'object') return null;
-  const b = body as WechatErrorBody;
-  const errcode = typeof b.errcode === 'number' ? b.errcode : typeof b.errcode === 'string' && /^-?\d+$/.test(b.errcode) ? Number(b.errcode) : 0;
-  if (errcode === 0) return null;
-  return { errcode, errmsg: typeof b.errmsg === 'string' ? b.errmsg.slice(0, 300) : '' };
 }
 
 /** Parses a JSON answer; an HTTP error or a non-JSON body becomes a provider error. */

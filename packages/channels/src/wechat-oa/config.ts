@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiUrlOf } from '../wechat/api-common.ts';
 
 /**
  * Non-secret settings of a WeChat Official Account (公众号) inbox. The AppSecret, the server Token and
@@ -48,6 +49,5 @@ export const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
 export const OPENID_PATTERN = /^[A-Za-z0-9_-]{6,64}$/;
 
 export function apiUrl(config: WechatOaConfig, path: string, query: Record<string, string> = {}): string {
-  const qs = new URLSearchParams(query).toString();
-  return `${config.apiBaseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}${qs ? `?${qs}` : ''}`;
+  return apiUrlOf(config.apiBaseUrl, path, query);
 }

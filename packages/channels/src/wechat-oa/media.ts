@@ -11,7 +11,8 @@
  */
 import type { ChannelContext, ChannelHttpResponse, MediaRef, OutboundAttachment } from '../adapter.ts';
 import { ChannelError } from '../adapter.ts';
-import { callApi, errorOf, exchange, wechatError, withAccessToken } from './api.ts';
+import { encodeMultipart, errorOf } from '../wechat/api-common.ts';
+import { callApi, exchange, wechatError, withAccessToken } from './api.ts';
 import { apiUrl, IMAGE_TYPES, MAX_DOWNLOAD_BYTES, MAX_IMAGE_BYTES, type WechatOaConfig } from './config.ts';
 
 const EXTENSIONS: Readonly<Record<string, string>> = {
@@ -71,14 +72,6 @@ export async function fetchWechatMedia(media: MediaRef, ctx: ChannelContext<Wech
     const fileName = media.fileName ?? dispositionFileName(res.headers['content-disposition']) ?? `wechat-${mediaId.slice(0, 40)}.${EXTENSIONS[contentType] ?? 'bin'}`;
     return { bytes: res.body, contentType, fileName };
   });
-}
-
-/** multipart/form-data bytes and content type (with boundary), encoded by the platform's own FormData. */
-async function encodeMultipart(form: FormData): Promise<{ bytes: Buffer; contentType: string }> {
-  const encoded = new Response(form);
-  const contentType = encoded.headers.get('content-type');
-  if (!contentType) throw new Error('FormData encoding produced no content type');
-  return { bytes: Buffer.from(await encoded.arrayBuffer()), contentType };
 }
 
 /** Uploads an image as temporary media and returns its media_id. */

@@ -73,13 +73,14 @@ export async function sendWechatOa(msg: OutboundMessage, ctx: ChannelContext<Wec
     const answer = await callApi<SendAnswer>(ctx, what, 'cgi-bin/message/custom/send', { method: 'POST', json: { touser: openid, ...body }, timeoutMs: 30_000 });
     return answer.msgid !== undefined && answer.msgid !== null && String(answer.msgid) !== '' ? String(answer.msgid) : null;
   };
+  // Every image is uploaded before the first message goes out: an upload that fails (and is retried
+  // by core) then has sent nothing yet, instead of leaving a text the retry would send a second time.
+  const mediaIds: string[] = [];
+  for (const a of msg.attachments) mediaIds.push(await uploadImage(ctx, a));
   const ids: Array<string | null> = [];
   // With a card, `text` is only its readable fallback: the news message replaces it.
   if (text && !card) ids.push(await post({ msgtype: 'text', text: { content: text } }, 'text message'));
-  for (const a of msg.attachments) {
-    const mediaId = await uploadImage(ctx, a);
-    ids.push(await post({ msgtype: 'image', image: { media_id: mediaId } }, 'image message'));
-  }
+  for (const mediaId of mediaIds) ids.push(await post({ msgtype: 'image', image: { media_id: mediaId } }, 'image message'));
   if (card) ids.push(await post({ msgtype: 'news', news: newsBody(card) }, 'news message'));
   // custom/send answers no message id: our own message id stands in for it. It is unique and stable
   // across retries of the same message, and the prefix keeps it apart from WeChat's numeric MsgIds.

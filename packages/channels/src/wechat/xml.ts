@@ -14,19 +14,47 @@ const parser = new XMLParser({ parseTagValue: false, parseAttributeValue: false,
 
 export type XmlRecord = { [name: string]: string | XmlRecord | XmlRecord[] | string[] };
 
+/** Where a tag that starts at `i` ends (its `close`), skipping quoted values as fast-xml-parser does; -1 if never. */
+function tagEnd(text: string, i: number, close: string): number {
+  for (let j = i; j < text.length; j++) {
+    const c = text[j];
+    if (c === '"' || c === "'") {
+      j = text.indexOf(c, j + 1);
+      if (j < 0) return -1;
+    } else if (text.startsWith(close, j)) {
+      return j + close.length;
+    }
+  }
+  return -1;
+}
+
 /**
  * A `<!…>` other than a comment or CDATA section (DOCTYPE, ENTITY, ELEMENT…) anywhere in the markup.
- * Comments and CDATA are skipped the way the parser reads them, so a customer's text that merely
- * mentions "<!DOCTYPE" inside CDATA (a pasted web page) is not mistaken for one.
+ * Every `<` is read the way the parser reads it — comments, CDATA, processing instructions and tags
+ * (with their quoted attribute values) are skipped whole — so a customer's text that merely mentions
+ * "<!DOCTYPE" inside CDATA (a pasted web page) is not mistaken for one, and a "<!--" or "<![CDATA["
+ * inside an attribute value cannot hide a real DOCTYPE behind it.
  */
 function hasMarkupDeclaration(text: string): boolean {
-  for (let i = text.indexOf('<!'); i >= 0; i = text.indexOf('<!', i)) {
-    const skip = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : null;
-    if (!skip) return true;
-    const end = text.indexOf(skip, i + 4);
-    // Unterminated: the rest is comment / CDATA to the parser, or not well-formed at all.
+  for (let i = text.indexOf('<'); i >= 0; i = text.indexOf('<', i)) {
+    let end: number;
+    if (text.startsWith('<!--', i)) {
+      end = text.indexOf('-->', i + 4);
+      end = end < 0 ? -1 : end + 3;
+    } else if (text.startsWith('<![CDATA[', i)) {
+      end = text.indexOf(']]>', i);
+      end = end < 0 ? -1 : end + 3;
+    } else if (text.startsWith('<!', i)) {
+      return true;
+    } else if (text.startsWith('</', i)) {
+      end = text.indexOf('>', i);
+      end = end < 0 ? -1 : end + 1;
+    } else {
+      end = tagEnd(text, i + 1, text.startsWith('<?', i) ? '?>' : '>');
+    }
+    // Unterminated: not well-formed, the parser refuses it.
     if (end < 0) return false;
-    i = end + skip.length;
+    i = end;
   }
   return false;
 }

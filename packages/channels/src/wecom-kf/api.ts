@@ -13,6 +13,7 @@
  */
 import type { ChannelContext, ChannelErrorCode, ChannelHttpRequest, ChannelHttpResponse } from '../adapter.ts';
 import { ChannelError } from '../adapter.ts';
+import { errorOf } from '../wechat/api-common.ts';
 import { ACCESS_TOKEN_KEY, apiUrl, type WecomKfConfig } from './config.ts';
 
 export type Ctx = ChannelContext<WecomKfConfig>;
@@ -56,15 +57,6 @@ export async function exchange(ctx: Ctx, url: string, init: ChannelHttpRequest):
     }
     throw new ChannelError('network', `WeCom API unreachable: ${message}`);
   }
-}
-
-/** `{errcode, errmsg}` of an answer, or null when it succeeded (errcode absent or 0). */
-export function errorOf(body: unknown): { errcode: number; errmsg: string } | null {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return null;
-  const b = body as { errcode?: unknown; errmsg?: unknown };
-  const errcode = typeof b.errcode === 'number' ? b.errcode : typeof b.errcode === 'string' && /^-?\d+$/.test(b.errcode) ? Number(b.errcode) : 0;
-  if (errcode === 0) return null;
-  return { errcode, errmsg: typeof b.errmsg === 'string' ? b.errmsg.slice(0, 300) : '' };
 }
 
 /** Parses a JSON answer. An errcode is mapped first (WeCom sends it with any HTTP status); then HTTP trouble. */

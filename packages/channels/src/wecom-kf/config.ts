@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { apiUrlOf } from '../wechat/api-common.ts';
 
 /**
  * Non-secret settings of a WeCom customer-service (微信客服, "kf") inbox. The app Secret, the callback
@@ -43,8 +44,8 @@ export const ACCESS_TOKEN_KEY = 'access_token';
 export const MAX_TEXT_BYTES = 2048;
 /**
  * What we declare to core (characters): 2048 bytes hold 682 characters of Chinese (3 bytes each in UTF-8;
- * an emoji is 2 UTF-16 units and 4 bytes), so any text within it fits. Longer Latin text is still sent
- * when its bytes fit.
+ * an emoji is 2 UTF-16 units and 4 bytes), so any text within it fits. Core refuses longer text before
+ * sending (send-policy), even Latin text whose bytes would fit: one limit the agent can see in advance.
  */
 export const MAX_TEXT_CHARS = Math.floor(MAX_TEXT_BYTES / 3);
 
@@ -63,8 +64,7 @@ export const SYNC_PAGE_LIMIT = 1000;
 export const MAX_SYNC_PAGES = 100;
 
 export function apiUrl(config: WecomKfConfig, path: string, query: Record<string, string> = {}): string {
-  const qs = new URLSearchParams(query).toString();
-  return `${config.apiBaseUrl.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}${qs ? `?${qs}` : ''}`;
+  return apiUrlOf(config.apiBaseUrl, path, query);
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import type { MediaRef } from '../adapter.ts';
 import { ChannelError } from '../adapter.ts';
-import { errorOf, exchange, redact, wecomError, withAccessToken, type Ctx } from './api.ts';
+import { errorOf } from '../wechat/api-common.ts';
+import { exchange, redact, wecomError, withAccessToken, type Ctx } from './api.ts';
 import { apiUrl, MAX_DOWNLOAD_BYTES } from './config.ts';
 
 const EXTENSIONS: Record<string, string> = {

@@ -13,12 +13,13 @@
  * - The answer "does not mean delivered": a later msg_send_fail event (sync_msg) names our msgid and
  *   becomes a failed delivery status.
  * - Text over 2048 bytes is refused, not split: every part would use one of the 5 messages.
- * - Attachments are uploaded as temporary media (cgi-bin/media/upload) and sent by media_id, each as its
- *   own message after the text.
+ * - Attachments are uploaded as temporary media (cgi-bin/media/upload) before anything is sent, then sent
+ *   by media_id, each as its own message after the text.
  */
 import { createHash } from 'node:crypto';
 import type { OutboundAttachment, OutboundMessage, SendResult } from '../adapter.ts';
 import { ChannelError } from '../adapter.ts';
+import { encodeMultipart } from '../wechat/api-common.ts';
 import { exchange, jsonAnswer, postJson, withAccessToken, type Ctx } from './api.ts';
 import { apiUrl, MAX_TEXT_BYTES, MIN_UPLOAD_BYTES, parseCustomerSourceId, UPLOAD_LIMITS } from './config.ts';
 
@@ -76,11 +77,13 @@ export async function sendKfMessage(msg: OutboundMessage, ctx: Ctx): Promise<Sen
     const answer = await postJson(ctx, what, 'cgi-bin/kf/send_msg', { ...base, msgid, ...body });
     ids.push(typeof answer.msgid === 'string' && answer.msgid ? answer.msgid : msgid);
   };
+  // Every file is uploaded before the first send_msg: an upload that fails (and is retried by core) then
+  // has sent nothing yet. Otherwise the retry would repeat the text's msgid, which WeCom refuses, and the
+  // message would end as failed although its text arrived and its files never did.
+  const uploaded: Array<{ kind: MediaKind; mediaId: string }> = [];
+  for (const f of files) uploaded.push({ kind: f.kind, mediaId: await uploadMedia(ctx, f.a, f.kind) });
   if (text) await send({ msgtype: 'text', text: { content: text } }, 'send_msg (text)');
-  for (const f of files) {
-    const mediaId = await uploadMedia(ctx, f.a, f.kind);
-    await send({ msgtype: f.kind, [f.kind]: { media_id: mediaId } }, `send_msg (${f.kind})`);
-  }
+  for (const u of uploaded) await send({ msgtype: u.kind, [u.kind]: { media_id: u.mediaId } }, `send_msg (${u.kind})`);
   return { externalId: ids[0]! };
 }
 
@@ -88,10 +91,7 @@ export async function sendKfMessage(msg: OutboundMessage, ctx: Ctx): Promise<Sen
 async function uploadMedia(ctx: Ctx, a: OutboundAttachment, kind: MediaKind): Promise<string> {
   const form = new FormData();
   form.append('media', new Blob([new Uint8Array(await a.read())], { type: a.contentType }), a.fileName);
-  const encoded = new Response(form);
-  const contentType = encoded.headers.get('content-type');
-  if (!contentType) throw new Error('FormData encoding produced no content type');
-  const body = Buffer.from(await encoded.arrayBuffer());
+  const { bytes: body, contentType } = await encodeMultipart(form);
   const answer = await withAccessToken(ctx, async (token) => {
     const res = await exchange(ctx, apiUrl(ctx.config, 'cgi-bin/media/upload', { access_token: token, type: kind }), {
       method: 'POST', headers: { 'content-type': contentType }, body, timeoutMs: 120_000,
