@@ -6,8 +6,14 @@
  * the agent's reply reaches the customer-service API with the follower's OpenID, a second Official
  * Account's follower with the same UnionID lands on the same contact, and forged, stale or hostile
  * pushes are refused without storing anything.
+ *
+ * The webhook answers as soon as the push is verified and its pull job stored; the job (UnionID lookup,
+ * media download, storing) runs afterwards, so the tests wait for what a push stores. The last case
+ * makes WeChat's user/info and media/get slower than WeChat's 5-second limit: the answer still comes at
+ * once, and the message arrives once.
  */
 import { randomUUID } from 'node:crypto';
+import { PULL_QUEUE } from '@huiliu/core/channels/channel-pulls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptMessage, parseEncodingAesKey, wechatSignature } from '../../../packages/channels/src/wechat/crypto.ts';
 import { parseWechatXml, xmlText } from '../../../packages/channels/src/wechat/xml.ts';
@@ -50,6 +56,19 @@ function deliver(xml: string, o: Partial<PushOptions> = {}, to: { inbox: InboxRe
   const { query, body } = wechatPush(xml, to.account, { mode: 'safe', ...o });
   return httpRequest(server.url, 'POST', webhookPath(to.inbox.publicId, query), { rawBody: body, headers: { 'content-type': 'text/xml' } });
 }
+/**
+ * Waits until every push answered so far has been through its pull job. The job is stored before WeChat
+ * gets its answer, so once none is queued or running, what the pushes store is there.
+ */
+const pullsDone = () => waitUntil('the pushes\' pull jobs to run', async () =>
+  (await server.node.services.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE queue = $1 AND status IN ('queued', 'running')`, [PULL_QUEUE]))[0]!.n === 0);
+/** The newest pull job's id (0 when none): a baseline for `pullJobsAfter`. */
+const lastPullJob = async () =>
+  (await server.node.services.db.query<{ id: number }>(`SELECT coalesce(max(id), 0)::int AS id FROM jobs WHERE queue = $1`, [PULL_QUEUE]))[0]!.id;
+/** Pull jobs stored after the baseline, whatever their state, with their payload (dropped once done: it copies the push). */
+const pullJobsAfter = (baseline: number) =>
+  server.node.services.db.query<{ status: string; payload: unknown }>(`SELECT status, payload FROM jobs WHERE queue = $1 AND id > $2 ORDER BY id`, [PULL_QUEUE, baseline]);
+const DONE_PULL = { status: 'done', payload: {} };
 
 beforeAll(async () => {
   ({ server, token } = await startChannelTestServer());
@@ -98,6 +117,8 @@ describe('WeChat Official Account channel', () => {
     expect(r.status, r.text).toBe(200);
     expect(r.text).toBe('success');
 
+    // Stored by the push's pull job, after the answer.
+    await waitUntil('the image push stored', async () => (await storedMessages(server.node.services.db, inbox.id, '6054768590064713701')).length > 0);
     const list = await api('GET', `/api/v1/conversations?status=all&inboxId=${inbox.id}`);
     expect(list.body.items).toHaveLength(1);
     const conv = list.body.items[0];
@@ -120,11 +141,15 @@ describe('WeChat Official Account channel', () => {
 
   it('WeChat\'s retry of the same push (new timestamp and nonce) is stored once', async () => {
     const mediaId = fake.downloads[0]!;
+    const baseline = await lastPullJob();
     for (let i = 0; i < 2; i++) {
       const r = await deliver(pushXml('image.xml', { msgId: '6054768590064713701', mediaId }));
       expect(r.status).toBe(200);
       expect(r.text).toBe('success');
     }
+    await pullsDone();
+    // Each retry became a pull job of its own; ingest recognized the MsgId and stored nothing more.
+    expect(await pullJobsAfter(baseline)).toEqual([DONE_PULL, DONE_PULL]);
     expect(await storedMessages(server.node.services.db, inbox.id, '6054768590064713701')).toHaveLength(1);
     expect(await messagesOf(conversationId)).toHaveLength(1);
     expect(fake.downloads).toHaveLength(1);
@@ -132,6 +157,8 @@ describe('WeChat Official Account channel', () => {
 
   it('the agent\'s reply reaches the customer-service API with the follower\'s OpenID and is marked sent', async () => {
     expect((await deliver(pushXml('text.xml', { msgId: '6054768590064713702' }))).status).toBe(200);
+    await pullsDone();
+    expect(await storedMessages(server.node.services.db, inbox.id, '6054768590064713702')).toHaveLength(1);
     const text = '您好，我们已为您补发 / a replacement is on its way';
     const reply = await api('POST', `/api/v1/conversations/${conversationId}/messages`, { clientId: randomUUID(), text });
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
@@ -177,12 +204,14 @@ describe('WeChat Official Account channel', () => {
     expect(inner).toMatchObject({ ToUserName: OPENID, FromUserName: 'toUser', MsgType: 'text', Content: WELCOME });
     // Recorded as activity in the follower's open conversation, once.
     expect((await deliver(pushXml('event-subscribe.xml'))).status).toBe(200);
+    await pullsDone();
     const activity = (await messagesOf(conversationId)).filter((m) => m.direction === 'activity' && /subscribe/.test(m.text));
     expect(activity).toHaveLength(1);
   });
 
   it('a forged, stale, misaddressed or hostile push is refused and stores nothing', async () => {
     const xml = pushXml('text.xml', { msgId: '6054768590064713799' });
+    const baseline = await lastPullJob();
     const forged = await deliver(xml, {}, { inbox, account: { ...ACCOUNT, token: 'guessedToken' } });
     expect(forged.status).toBe(401);
     expect(forged.json.error.code).toBe('unauthenticated');
@@ -199,6 +228,9 @@ describe('WeChat Official Account channel', () => {
     const { query } = wechatPush(xml, ACCOUNT, { mode: 'safe' });
     const huge = await httpRequest(server.url, 'POST', webhookPath(inbox.publicId, query), { rawBody: `<xml>${'x'.repeat(2 * 1024 * 1024)}</xml>`, headers: { 'content-type': 'text/xml' } });
     expect(huge.status).toBe(413);
+    // Refused while WeChat waits for the answer: no pull job was stored for any of them.
+    expect(await pullJobsAfter(baseline)).toEqual([]);
+    await pullsDone();
     expect(await storedMessages(server.node.services.db, inbox.id, '6054768590064713799')).toHaveLength(0);
   });
 
@@ -213,10 +245,49 @@ describe('WeChat Official Account channel', () => {
     expect(channel.status, channel.text).toBe(200);
     const r = await deliver(pushXml('text.xml', { from: OPENID_2, msgId: '7054768590064713701' }), {}, { inbox: inbox2, account: ACCOUNT_2 });
     expect(r.status, r.text).toBe(200);
-    const list = await api('GET', `/api/v1/conversations?status=all&inboxId=${inbox2.id}`);
+    const list = await waitUntil('the second account\'s conversation', async () => {
+      const l = await api('GET', `/api/v1/conversations?status=all&inboxId=${inbox2.id}`);
+      return l.body.items.length > 0 && l;
+    });
     expect(list.body.items).toHaveLength(1);
     expect(list.body.items[0].contactId).toBe(contactId);
     const identities = await api('GET', `/api/v1/contacts/${contactId}/identities`);
     expect(identities.body.map((i: any) => [i.inboxId, i.sourceId]).sort()).toEqual([[inbox.id, OPENID], [inbox2.id, OPENID_2]].sort());
   });
+
+  it('answers "success" at once while user/info and media/get take longer than WeChat waits; the message then arrives once', async () => {
+    // A follower of its own: the lookup that runs out of time is remembered for its OpenID only.
+    const follower = 'oyORnuSlowWechatApiFollower1';
+    const msgId = '6054768590064713750';
+    fake.addFollower(follower, 'o6_bmSlowWechatApiUnionId000');
+    const mediaId = fake.addMedia(JPEG, 'image/jpeg');
+    const baseline = await lastPullJob();
+    fake.delay('/cgi-bin/user/info', 6_000);
+    fake.delay('/cgi-bin/media/get', 6_000);
+    try {
+      const xml = pushXml('image.xml', { from: follower, msgId, mediaId });
+      const first = await deliver(xml);
+      expect([first.status, first.text]).toEqual([200, 'success']);
+      // Answered before WeChat's API served anything for this push: nothing downloaded, nothing stored.
+      expect(fake.downloads).not.toContain(mediaId);
+      expect(await storedMessages(server.node.services.db, inbox.id, msgId)).toHaveLength(0);
+      // A retry WeChat sends anyway is answered at once too.
+      const retry = await deliver(xml);
+      expect([retry.status, retry.text]).toEqual([200, 'success']);
+
+      await waitUntil('the image pushed during the slow API stored', async () => (await storedMessages(server.node.services.db, inbox.id, msgId)).length > 0, 30_000);
+      await pullsDone();
+      expect(await storedMessages(server.node.services.db, inbox.id, msgId)).toHaveLength(1);
+      expect(fake.downloads.filter((id) => id === mediaId)).toHaveLength(1);
+      expect(await pullJobsAfter(baseline)).toEqual([DONE_PULL, DONE_PULL]);
+      const [row] = await storedMessages(server.node.services.db, inbox.id, msgId);
+      const stored = (await messagesOf(String(row!.conversation_id))).find((m) => m.externalId === msgId);
+      expect(stored).toMatchObject({ direction: 'incoming', contentType: 'image' });
+      expect(stored.attachments).toHaveLength(1);
+      expect(stored.attachments[0]).toMatchObject({ contentType: 'image/jpeg', size: JPEG.length });
+    } finally {
+      fake.delay('/cgi-bin/user/info', 0);
+      fake.delay('/cgi-bin/media/get', 0);
+    }
+  }, 60_000);
 });

@@ -190,9 +190,12 @@ export interface InboundResult {
   response: OutboundHttpResponse;
   events: NormalizedInbound[];
   /**
-   * Work a notification announced but did not carry (WeCom kf's `kf_msg_or_event` callback: "messages
-   * are waiting, fetch them with sync_msg"). Core stores each as a durable job before answering the
-   * platform and runs `adapter.pull` for it afterwards, one pull at a time per inbox, retried on failure.
+   * Work to do after the platform has its answer: what a notification announced but did not carry
+   * (WeCom kf's `kf_msg_or_event`: "messages are waiting, fetch them with sync_msg"), or the slow part
+   * of a verified push when the platform allows only a few seconds to answer (WeChat OA: UnionID lookup
+   * and media download). Core stores each as a durable job before answering the platform (payload
+   * dropped once done) and runs `adapter.pull` for it afterwards, one pull at a time per inbox, retried
+   * on failure.
    */
   pulls?: PullRequest[];
 }

@@ -2,14 +2,21 @@
  * The WeChat Official Account adapter against the local fake API (fakes/wechat-fake.ts) and pushes built
  * from the documentation's examples (fixtures/wechat_oa, URLs in its README), encrypted and signed the
  * way WeChat does it with Tencent's sample account (Token "spamtest", its EncodingAESKey and AppID).
+ *
+ * A push takes two steps, as core runs it: `receive` verifies it and answers at once with the push as a
+ * pull request; `pull` (core's durable job) builds the normalized event and delivers it. Most cases below
+ * run both (`handle`) and check the events; "answering within WeChat's 5 seconds" checks the split.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ChannelContext, ChannelEvent, ChannelHttp, InboundHttpRequest, InboundMessageEvent, OutboundAttachment, OutboundMessage, SharedTokens } from '../src/adapter.ts';
+import type {
+  ChannelAdapter, ChannelContext, ChannelEvent, ChannelHttp, InboundHttpRequest, InboundMessageEvent, NormalizedInbound, OutboundAttachment, OutboundMessage, OutboundHttpResponse, PollSink, PullRequest, SharedTokens,
+} from '../src/adapter.ts';
 import { ChannelError } from '../src/adapter.ts';
 import { decryptMessage, parseEncodingAesKey, wechatSignature } from '../src/wechat/crypto.ts';
 import { parseWechatXml, xmlText } from '../src/wechat/xml.ts';
 import { wechatOaAdapter, type WechatOaConfig } from '../src/wechat-oa/index.ts';
+import { pullToPush, pushToPull } from '../src/wechat-oa/pull.ts';
 import { forgetUnionIds } from '../src/wechat-oa/unionid.ts';
 import { adapterFor } from '../src/registry.ts';
 import { describeChannelContract, httpFailingOnce, testHttp } from './contract.ts';
@@ -25,8 +32,39 @@ const account: WechatAccount = { token: sample.token, appId: sample.app_id, enco
 const secrets = { appSecret: APP_SECRET, token: sample.token, encodingAesKey: sample.encoding_aes_key };
 const OPENID = 'oyORnuP8q7ou2gfYjqLzSIWZf0rs';
 
+/** A sink keeping what a pull delivers, batch by batch. The WeChat OA pull keeps no cursor. */
+function memorySink(): PollSink & { batches: NormalizedInbound[][] } {
+  const batches: NormalizedInbound[][] = [];
+  return {
+    batches,
+    state: { get: async () => null, set: async () => { throw new Error('the WeChat OA pull saves no cursor'); } },
+    deliver: async (events) => { batches.push(events); },
+  };
+}
+
+/**
+ * A push as core handles it: `receive` gives the answer and the pulls; each pull, stored as JSON in the
+ * job table, is then run by `pull`, and the events it delivers are collected.
+ */
+async function receiveAndPull(req: InboundHttpRequest, c: ChannelContext<WechatOaConfig>): Promise<{ response: OutboundHttpResponse; pulls: PullRequest[]; events: NormalizedInbound[] }> {
+  const result = await wechatOaAdapter.receive!(req, c);
+  const pulls = result.pulls ?? [];
+  const sink = memorySink();
+  for (const request of pulls) await wechatOaAdapter.pull!(JSON.parse(JSON.stringify(request)) as PullRequest, c, sink);
+  return { response: result.response, pulls, events: [...result.events, ...sink.batches.flat()] };
+}
+
+/** The contract reads a push's events from `receive`; here they come from the pull it returns, run as core runs it. */
+const receiveThenPull: ChannelAdapter<WechatOaConfig> = {
+  ...wechatOaAdapter,
+  receive: async (req, c) => {
+    const { response, events } = await receiveAndPull(req, c);
+    return { response, events };
+  },
+};
+
 describeChannelContract<WechatOaConfig>({
-  adapter: wechatOaAdapter,
+  adapter: receiveThenPull,
   startFake: () => startWechatFake({ appId: sample.app_id, appSecret: APP_SECRET }),
   context: (fake) => ({ config: wechatOaAdapter.configSchema.parse({ appId: sample.app_id, apiBaseUrl: fake.baseUrl, fetchUnionId: false }), secrets: { ...secrets } }),
   invalidConfig: { appId: sample.app_id, encryptionMode: 'safe', originalId: 'gh_10f6c3c3ac5a' },
@@ -58,8 +96,11 @@ describe('wechat_oa adapter', () => {
     logger,
     tokens: over.tokens ?? tokens,
   });
+  /** Only the webhook's half: verification, the answer and the pulls. */
   const receive = (req: InboundHttpRequest, c = ctx()) => wechatOaAdapter.receive!(req, c);
-  const push = (file: string, o: Partial<PushOptions> = {}, c = ctx()) => receive(wechatPushRequest(fixture(file), account, { mode: 'safe', ...o }), c);
+  /** Both halves: the answer, and the events the pull job delivers. */
+  const handle = (req: InboundHttpRequest, c = ctx()) => receiveAndPull(req, c);
+  const push = (file: string, o: Partial<PushOptions> = {}, c = ctx()) => handle(wechatPushRequest(fixture(file), account, { mode: 'safe', ...o }), c);
   const onlyEvent = async (file: string, o: Partial<PushOptions> = {}, c = ctx()) => {
     const r = await push(file, o, c);
     expect(r.events).toHaveLength(1);
@@ -136,6 +177,95 @@ describe('wechat_oa adapter', () => {
     });
   });
 
+  describe('answering within WeChat\'s 5 seconds (receive answers, the pull job does the slow part)', () => {
+    /** An HTTP client that records and refuses every call: receive must not need WeChat's API. */
+    const noNetwork = () => {
+      const calls: string[] = [];
+      const http: ChannelHttp = async (url) => { calls.push(url); throw new Error('receive called out'); };
+      return { calls, http };
+    };
+    const SCANCODE_PUSH = [
+      // The scancode_push example of https://developers.weixin.qq.com/doc/offiaccount/Custom_Menus/Custom_Menu_Push_Events.html
+      '<xml><ToUserName><![CDATA[gh_e136c6e50636]]></ToUserName>',
+      '<FromUserName><![CDATA[oMgHVjngRipVsoxg6TuX3vz6glDg]]></FromUserName>',
+      '<CreateTime>1408090502</CreateTime>',
+      '<MsgType><![CDATA[event]]></MsgType>',
+      '<Event><![CDATA[scancode_push]]></Event>',
+      '<EventKey><![CDATA[6]]></EventKey>',
+      '<ScanCodeInfo><ScanType><![CDATA[qrcode]]></ScanType>',
+      '<ScanResult><![CDATA[1]]></ScanResult>',
+      '</ScanCodeInfo>',
+      '</xml>',
+    ].join('\n');
+
+    it('receive answers "success" with no events and the push\'s fields as one pull, calling nothing — even with UnionID lookups on and media to download', async () => {
+      const net = noNetwork();
+      const r = await receive(wechatPushRequest(fixture('image.xml'), account, { mode: 'safe' }), ctx({ config: { fetchUnionId: true }, http: net.http }));
+      expect(r).toEqual({
+        response: { status: 200, contentType: 'text/plain', body: 'success' },
+        events: [],
+        pulls: [{ ToUserName: 'toUser', FromUserName: 'fromUser', CreateTime: '1348831860', MsgType: 'image', PicUrl: 'this is a url', MediaId: 'media_id', MsgId: '1234567890123456' }],
+      });
+      expect(net.calls).toEqual([]);
+      expect(tokens.refreshes).toBe(0);
+    });
+
+    it('receive answers a follow with the encrypted welcome reply at once; the pull records the follow', async () => {
+      const net = noNetwork();
+      const c = ctx({ config: { welcomeMessage: '欢迎关注', fetchUnionId: true }, http: net.http });
+      const r = await receive(wechatPushRequest(fixture('event-subscribe.xml'), account, { mode: 'safe' }), c);
+      expect(r.events).toEqual([]);
+      expect(r.response.contentType).toBe('application/xml');
+      expect(Object.keys(parseWechatXml(r.response.body))).toEqual(['Encrypt', 'MsgSignature', 'TimeStamp', 'Nonce']);
+      expect(r.pulls).toEqual([{ ToUserName: 'toUser', FromUserName: 'FromUser', CreateTime: '123456789', MsgType: 'event', Event: 'subscribe' }]);
+      const sink = memorySink();
+      await wechatOaAdapter.pull!(r.pulls![0]!, c, sink);
+      expect(sink.batches).toEqual([[{ kind: 'event', externalId: 'FromUser:123456789:subscribe', event: 'subscribe', sender: { sourceId: 'FromUser' }, at: new Date(123456789 * 1000) }]]);
+      expect(net.calls).toEqual([]);
+    });
+
+    it('pull looks up the UnionID and delivers the message with its MediaId, which core\'s ingest then downloads', async () => {
+      fake.addFollower('fromUser', 'o6_bmasdasdsad6_2sgVt7hMZOPfL');
+      const c = ctx({ config: { fetchUnionId: true } });
+      const { pulls } = await receive(wechatPushRequest(fixture('image.xml'), account, { mode: 'safe' }), c);
+      const lookups = fake.userInfoLookups.length;
+      const downloads = fake.downloads.length;
+      const sink = memorySink();
+      await wechatOaAdapter.pull!(JSON.parse(JSON.stringify(pulls![0])) as PullRequest, c, sink);
+      expect(sink.batches).toEqual([[{
+        kind: 'message', externalId: '1234567890123456',
+        sender: { sourceId: 'fromUser', verifiedKeys: [{ kind: 'unionid', value: 'o6_bmasdasdsad6_2sgVt7hMZOPfL' }] },
+        content: { type: 'image', media: [{ ref: 'media_id' }] }, sentAt: new Date(1348831860 * 1000),
+      }]]);
+      expect(fake.userInfoLookups.length - lookups).toBe(1);
+      expect(fake.downloads.length).toBe(downloads);
+      expect(fake.rejected).toEqual([]);
+    });
+
+    it('keeps a push\'s nested elements (menu scan events) through the job table', async () => {
+      const doc = parseWechatXml(SCANCODE_PUSH);
+      const r = await handle(wechatPushRequest(SCANCODE_PUSH, account, { mode: 'safe' }));
+      expect(r.pulls).toEqual([{
+        ToUserName: 'gh_e136c6e50636', FromUserName: 'oMgHVjngRipVsoxg6TuX3vz6glDg', CreateTime: '1408090502', MsgType: 'event', Event: 'scancode_push', EventKey: '6',
+        ScanCodeInfo: '{"ScanType":"qrcode","ScanResult":"1"}', '@json': 'ScanCodeInfo',
+      }]);
+      expect(r.events).toEqual([{ kind: 'event', externalId: 'oMgHVjngRipVsoxg6TuX3vz6glDg:1408090502:scancode_push', event: 'scancode_push: 6', sender: { sourceId: 'oMgHVjngRipVsoxg6TuX3vz6glDg' }, at: new Date(1408090502 * 1000) }]);
+      expect(pullToPush(JSON.parse(JSON.stringify(pushToPull(doc))) as PullRequest)).toEqual(doc);
+      // A message of an unknown type keeps the whole push, nested parts as they came.
+      const unknown = await handle(wechatPushRequest(SCANCODE_PUSH.replace('<![CDATA[event]]>', '<![CDATA[hologram]]>'), account, { mode: 'safe' }));
+      expect((unknown.events[0] as InboundMessageEvent).content).toEqual({ type: 'unsupported', text: '[WeChat hologram message]', raw: { type: 'hologram', ...doc, MsgType: 'hologram' } });
+    });
+
+    it('pull refuses a request it did not write as final, and fails when delivery fails so core retries the job', async () => {
+      const foreign = await failure(wechatOaAdapter.pull!({ FromUserName: 'fromUser', MsgType: 'text', CreateTime: 1348831860 }, ctx(), memorySink()));
+      expect([foreign.code, foreign.retryable]).toEqual(['malformed', false]);
+      const noSender = await failure(wechatOaAdapter.pull!({ MsgType: 'text', Content: 'hello' }, ctx(), memorySink()));
+      expect([noSender.code, noSender.retryable]).toEqual(['malformed', false]);
+      const storageDown: PollSink = { ...memorySink(), deliver: async () => { throw new Error('database unavailable'); } };
+      await expect(wechatOaAdapter.pull!(pushToPull(parseWechatXml(fixture('text.xml'))), ctx(), storageDown)).rejects.toThrow('database unavailable');
+    });
+  });
+
   describe('message types (safe mode, documentation examples)', () => {
     const cases: Array<[string, InboundMessageEvent['content'], number]> = [
       ['text.xml', { type: 'text', text: 'this is a test' }, 1348831860],
@@ -156,13 +286,13 @@ describe('wechat_oa adapter', () => {
     }
 
     it('keeps an unknown message type as unsupported content with the whole push', async () => {
-      const r = await receive(wechatPushRequest(fixture('text.xml').replace('<![CDATA[text]]>', '<![CDATA[miniprogrampage]]>'), account, { mode: 'safe' }));
+      const r = await handle(wechatPushRequest(fixture('text.xml').replace('<![CDATA[text]]>', '<![CDATA[miniprogrampage]]>'), account, { mode: 'safe' }));
       const m = r.events[0] as InboundMessageEvent;
       expect(m.content).toEqual({ type: 'unsupported', text: '[WeChat miniprogrampage message]', raw: expect.objectContaining({ type: 'miniprogrampage', MsgType: 'miniprogrampage', Content: 'this is a test', MsgId: '1234567890123456' }) });
     });
 
     it('keeps a 19-digit MsgId exactly (beyond a JavaScript number)', async () => {
-      const r = await receive(wechatPushRequest(fixture('text.xml').replace('1234567890123456', '6054768590064713728'), account, { mode: 'safe' }));
+      const r = await handle(wechatPushRequest(fixture('text.xml').replace('1234567890123456', '6054768590064713728'), account, { mode: 'safe' }));
       expect(r.events[0]!.externalId).toBe('6054768590064713728');
     });
   });
@@ -244,7 +374,7 @@ describe('wechat_oa adapter', () => {
       expect(body).toContain('<Content><![CDATA[this is a test]]></Content>');
       expect(body).toContain('<Encrypt>');
       const swapped = { ...req, rawBody: Buffer.from(body.replace('this is a test', 'transfer money to account 123')) };
-      const r = await receive(swapped, ctx({ config: { encryptionMode: 'compatible' } }));
+      const r = await handle(swapped, ctx({ config: { encryptionMode: 'compatible' } }));
       expect((r.events[0] as InboundMessageEvent).content).toEqual({ type: 'text', text: 'this is a test' });
     });
 
@@ -320,7 +450,7 @@ describe('wechat_oa adapter', () => {
 
     it('keeps a customer\'s text that merely mentions <!DOCTYPE inside CDATA, but not a declaration hidden behind comments', async () => {
       const pasted = '<!DOCTYPE html><html><!ENTITY x "y"></html> 这个页面打不开';
-      const text = await receive(wechatPushRequest(fixture('text.xml').replace('this is a test', pasted), account, { mode: 'safe' }));
+      const text = await handle(wechatPushRequest(fixture('text.xml').replace('this is a test', pasted), account, { mode: 'safe' }));
       expect((text.events[0] as InboundMessageEvent).content).toEqual({ type: 'text', text: pasted });
       const hidden = `<!-- <![CDATA[ --><!DOCTYPE xml [<!ENTITY e "boom">]>${fixture('text.xml').replace('this is a test', ']]>&e;')}`;
       const refused = await failure(receive(wechatPushRequest(hidden, account, { mode: 'safe' })));
@@ -539,7 +669,7 @@ describe('wechat_oa adapter', () => {
   describe('media download', () => {
     it('fetches a customer\'s image through media/get with the file name WeChat gives', async () => {
       const mediaId = fake.addMedia(JPEG, 'image/jpeg');
-      const r = await receive(wechatPushRequest(fixture('image.xml').replace('<![CDATA[media_id]]>', `<![CDATA[${mediaId}]]>`), account, { mode: 'safe' }));
+      const r = await handle(wechatPushRequest(fixture('image.xml').replace('<![CDATA[media_id]]>', `<![CDATA[${mediaId}]]>`), account, { mode: 'safe' }));
       const m = r.events[0] as InboundMessageEvent;
       if (m.content.type !== 'image') throw new Error('expected an image');
       const got = await wechatOaAdapter.fetchMedia!(m.content.media[0]!, ctx());

@@ -202,11 +202,12 @@ describe('China channels in the console and the workbench (简体中文)', () =>
     // Encryption mode: safe (安全模式), chosen from the schema's options after looking at another one.
     const mode = page.getByTestId('channel-config-encryptionMode');
     await mode.click();
-    await page.locator('.ant-select-item-option').filter({ hasText: /^compatible$/ }).click();
-    await expect.poll(() => mode.innerText()).toBe('compatible');
+    // Choices are shown translated (channels.option.wechat_oa.encryptionMode.*), stored as their values.
+    await page.locator('.ant-select-item-option').filter({ hasText: /^兼容模式$/ }).click();
+    await expect.poll(() => mode.innerText()).toBe('兼容模式');
     await mode.click();
-    await page.locator('.ant-select-item-option').filter({ hasText: /^safe$/ }).click();
-    await expect.poll(() => mode.innerText()).toBe('safe');
+    await page.locator('.ant-select-item-option').filter({ hasText: /^安全模式（推荐）$/ }).click();
+    await expect.poll(() => mode.innerText()).toBe('安全模式（推荐）');
     await page.getByTestId('channel-config-apiBaseUrl').fill(wechat.baseUrl);
     for (const [name, value] of [['appSecret', OA_SECRET], ['token', OA.token], ['encodingAesKey', OA.encodingAesKey]] as const) {
       await page.getByTestId(`channel-secret-${name}-replace`).click();

@@ -79,6 +79,19 @@ export function Timeline({ conversation, contact, onSeen, highlightSeq }: Props)
     }
   }, [tl.items, tl.ready, typing.contact]);
 
+  // The timeline shrinks when the composer grows (a taller send-window warning, attachment chips, a longer
+  // draft): no message changed, so the effect above does not run, and the newest one would slip under the
+  // composer. Shrinking does not scroll either, so `pinned` still says where the agent was before it.
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(() => {
+      if (pinned.current && !restore.current) el.scrollTop = el.scrollHeight;
+    });
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
   const loadOlder = useCallback(async () => {
     const el = box.current;
     if (el) restore.current = { height: el.scrollHeight, top: el.scrollTop };

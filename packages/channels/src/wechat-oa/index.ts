@@ -2,9 +2,11 @@
  * WeChat Official Account (微信公众号: service and subscription accounts).
  *
  * Inbound: WeChat calls the inbox's webhook URL, entered as 服务器地址(URL) in the WeChat console, with
- * GET (verification) and POST (pushes in plain, compatible or safe mode): receive.ts, parse.ts. Media
- * arrive as MediaIds resolved by `fetchMedia` (media.ts); the UnionID is looked up per follower when
- * enabled (unionid.ts). Outbound: customer-service messages (send.ts) with the access token of the
+ * GET (verification) and POST (pushes in plain, compatible or safe mode). WeChat gives up on an answer
+ * after 5 s, so `receive` (receive.ts) only verifies, decrypts and parses, and returns the push as a pull;
+ * `pull` (pull.ts) runs in core's durable job afterwards: the UnionID lookup per follower when enabled
+ * (unionid.ts) and the normalized event (parse.ts), whose MediaIds core's ingest downloads through
+ * `fetchMedia` (media.ts). Outbound: customer-service messages (send.ts) with the access token of the
  * shared token service (api.ts).
  */
 import type { ChannelAdapter, ChannelCapabilities, ChannelContext } from '../adapter.ts';
@@ -13,6 +15,7 @@ import { parseEncodingAesKey } from '../wechat/crypto.ts';
 import { fetchStableToken, redact } from './api.ts';
 import { MAX_IMAGE_BYTES, MAX_TEXT, TOKEN_PATTERN, WECHAT_OA_SECRETS, wechatOaConfigSchema, type WechatOaConfig } from './config.ts';
 import { fetchWechatMedia } from './media.ts';
+import { pullWechatOa } from './pull.ts';
 import { receiveWechatOa } from './receive.ts';
 import { sendWechatOa } from './send.ts';
 
@@ -58,6 +61,7 @@ export const wechatOaAdapter: ChannelAdapter<WechatOaConfig> = {
   secrets: WECHAT_OA_SECRETS,
   capabilities,
   receive: receiveWechatOa,
+  pull: pullWechatOa,
   send: sendWechatOa,
   fetchMedia: fetchWechatMedia,
   check,

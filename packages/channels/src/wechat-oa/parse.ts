@@ -16,7 +16,7 @@ export type WechatInbound = InboundMessageEvent | ChannelEvent;
 
 function createdAt(doc: XmlRecord): Date {
   const t = xmlText(doc, 'CreateTime');
-  // A push without a usable CreateTime is dated on arrival rather than in 1970.
+  // A push without a usable CreateTime is dated when it is stored (seconds after arrival) rather than in 1970.
   return /^\d{1,12}$/.test(t) ? new Date(Number(t) * 1000) : new Date();
 }
 
@@ -102,10 +102,16 @@ export function describeEvent(doc: XmlRecord): string {
   }
 }
 
-export function toInbound(doc: XmlRecord, logger: ChannelLogger): WechatInbound {
+/** The sender and type every push names; without them it cannot be stored (receive refuses it with 400). */
+export function pushBasics(doc: XmlRecord): { openid: string; msgType: string } {
   const openid = xmlText(doc, 'FromUserName');
   const msgType = xmlText(doc, 'MsgType');
   if (!openid || !msgType) throw new ChannelError('malformed', 'the WeChat push has no FromUserName or MsgType', { retryable: false });
+  return { openid, msgType };
+}
+
+export function toInbound(doc: XmlRecord, logger: ChannelLogger): WechatInbound {
+  const { openid, msgType } = pushBasics(doc);
   const at = createdAt(doc);
   if (msgType === 'event') {
     const event = xmlText(doc, 'Event');

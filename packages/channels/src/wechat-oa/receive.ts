@@ -12,9 +12,12 @@
  *   AppID it was encrypted for. Compatible-mode bodies carry the plaintext fields too: only the
  *   encrypted copy, which is signed, is read.
  *
- * The answer goes out once core has stored the events: "success", or the passive welcome reply to a
- * subscribe event (encrypted when the push was). WeChat waits 5 s and retries 3 times; the retries are
- * recognized by their dedupe key (parse.ts) and stored once.
+ * WeChat waits 5 s for the answer and retries 3 times, then tells the follower "该公众号暂时无法提供服务".
+ * So receive does only local work — verification, decryption, parsing — and returns the decrypted push
+ * as a pull (pull.ts): core stores it as a durable job and answers at once, "success" or the passive
+ * welcome reply to a subscribe event (encrypted when the push was); the UnionID lookup and the media
+ * download happen in the job. A refused push is still answered 401 / 409 / 400 right here. Retries WeChat
+ * makes anyway are recognized by their dedupe key (parse.ts) and stored once.
  */
 import { randomInt } from 'node:crypto';
 import type { ChannelContext, InboundHttpRequest, InboundResult, OutboundHttpResponse } from '../adapter.ts';
@@ -22,8 +25,8 @@ import { ChannelError } from '../adapter.ts';
 import { assertFreshTimestamp, decryptMessage, encryptMessage, parseEncodingAesKey, signatureMatches, wechatSignature } from '../wechat/crypto.ts';
 import { buildWechatXml, parseWechatXml, xmlText, type XmlRecord } from '../wechat/xml.ts';
 import { TOKEN_PATTERN, type WechatOaConfig } from './config.ts';
-import { toInbound, type WechatInbound } from './parse.ts';
-import { unionIdOf } from './unionid.ts';
+import { pushBasics } from './parse.ts';
+import { pushToPull } from './pull.ts';
 
 const SUCCESS: OutboundHttpResponse = { status: 200, contentType: 'text/plain', body: 'success' };
 
@@ -116,18 +119,12 @@ export function welcomeReply(doc: XmlRecord, ctx: ChannelContext<WechatOaConfig>
   return { status: 200, contentType: 'application/xml', body };
 }
 
-async function withUnionId(event: WechatInbound, ctx: ChannelContext<WechatOaConfig>): Promise<WechatInbound> {
-  if (event.kind !== 'message' || !ctx.config.fetchUnionId) return event;
-  const unionid = await unionIdOf(event.sender.sourceId, ctx);
-  return unionid ? { ...event, sender: { ...event.sender, verifiedKeys: [{ kind: 'unionid', value: unionid }] } } : event;
-}
-
 export async function receiveWechatOa(req: InboundHttpRequest, ctx: ChannelContext<WechatOaConfig>): Promise<InboundResult> {
   const method = req.method.toUpperCase();
   const token = serverToken(ctx);
   if (method === 'GET') return verifyServerUrl(req, ctx, token);
   if (method !== 'POST') throw new ChannelError('malformed', `WeChat calls the server URL with GET (verification) or POST (pushes); got ${req.method}`, { retryable: false });
   const { doc, encrypted } = openPush(req, ctx, token);
-  const event = await withUnionId(toInbound(doc, ctx.logger), ctx);
-  return { response: welcomeReply(doc, ctx, token, encrypted) ?? SUCCESS, events: [event] };
+  pushBasics(doc);
+  return { response: welcomeReply(doc, ctx, token, encrypted) ?? SUCCESS, events: [], pulls: [pushToPull(doc)] };
 }

@@ -4,10 +4,12 @@
  * with cgi-bin/user/info (https://developers.weixin.qq.com/doc/offiaccount/User_Management/Get_users_basic_information_UnionID.html),
  * which returns `unionid` only when the account is bound to an Open Platform account.
  *
- * The lookup sits on the push's path (WeChat waits 5 s), so it is bounded in time and never fails the
- * push: without an answer the message is stored under the OpenID alone and the next message tries
- * again. Answers are kept in this process's memory only (OpenID → UnionID never changes, so a cache
- * per node is enough and nothing personal is persisted beyond the verified key itself).
+ * The lookup runs in the push's pull job (pull.ts), after WeChat has had its answer. An inbox's pulls run
+ * one at a time, so a slow user/info would hold up every follower's messages behind it: the lookup is
+ * bounded in time and never fails the push. Without an answer the message is stored under the OpenID
+ * alone and a later message tries again. Answers are kept in this process's memory only (OpenID →
+ * UnionID never changes, so a cache per node is enough and nothing personal is persisted beyond the
+ * verified key itself).
  */
 import type { ChannelContext } from '../adapter.ts';
 import { callApi, redact, WechatApiError } from './api.ts';

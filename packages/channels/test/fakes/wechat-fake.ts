@@ -76,6 +76,12 @@ export interface WechatFake extends FakePlatform {
   forbidUserInfo(forbidden: boolean): void;
   /** The next custom/send answers this WeChat error (the request itself is recorded as accepted). */
   failNextWith(errcode: number, errmsg: string): void;
+  /**
+   * Holds every request to this API path (e.g. '/cgi-bin/media/get', '/cgi-bin/user/info') for `ms`
+   * before handling it, as a slow WeChat; 0 ends it. Requests are recorded (downloads, lookups…) only
+   * once handled.
+   */
+  delay(path: string, ms: number): void;
 }
 
 const rid = () => `${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
@@ -103,6 +109,7 @@ export async function startWechatFake(opts: WechatFakeOptions): Promise<WechatFa
   let tokensIssued = 0;
   let ipRejected = false;
   let userInfoForbidden = false;
+  const delays = new Map<string, number>();
   const newMediaId = () => randomBytes(36).toString('base64url');
 
   const fake: WechatFake = {
@@ -133,6 +140,7 @@ export async function startWechatFake(opts: WechatFakeOptions): Promise<WechatFa
     revokeToken() { if (token) token.state = 'revoked'; },
     rejectCallerIp(r) { ipRejected = r; },
     forbidUserInfo(f) { userInfoForbidden = f; },
+    delay(path, ms) { if (ms > 0) delays.set(path, ms); else delays.delete(path); },
     close: () => http.close(),
   };
 
@@ -170,6 +178,8 @@ export async function startWechatFake(opts: WechatFakeOptions): Promise<WechatFa
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    const hold = delays.get(path);
+    if (hold) await new Promise((resolve) => setTimeout(resolve, hold));
     const need = (m: 'GET' | 'POST') => {
       if (method === m) return true;
       refuse(req, res, path, m === 'GET' ? 43001 : 43002, m === 'GET' ? 'require GET method' : 'require POST method', `${method} instead of ${m}`);

@@ -137,7 +137,8 @@ export function createChannelPulls(deps: {
     /** Registers the job handler (app.ts). Inboxes' pulls run in parallel; one inbox's one at a time. */
     start(input: { jobs: JobQueue; concurrency?: number }): void {
       jobs = input.jobs;
-      jobs.register<PullJob>(PULL_QUEUE, run, { concurrency: input.concurrency ?? 4 });
+      // A pull may carry the pushed message itself (WeChat OA defers its slow work this way).
+      jobs.register<PullJob>(PULL_QUEUE, run, { concurrency: input.concurrency ?? 4, dropPayloadWhenDone: true });
     },
   };
 }

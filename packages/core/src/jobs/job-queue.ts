@@ -116,7 +116,11 @@ export interface JobQueue {
   enqueue<P>(sql: Sql, job: EnqueueJob<P>): Promise<number>;
   /** Wakes the claim loop now (cheap when there is nothing to do). */
   notify(): void;
-  register<P>(queue: string, handler: JobHandler<P>, opts?: { concurrency?: number }): void;
+  /**
+   * `dropPayloadWhenDone`: a finished job keeps no payload (`{}`): for payloads that copy customer content
+   * (a channel's pushed message), which must not outlive the message itself in the jobs table.
+   */
+  register<P>(queue: string, handler: JobHandler<P>, opts?: { concurrency?: number; dropPayloadWhenDone?: boolean }): void;
   start(): Promise<void>;
   /** Stops claiming, waits up to drainMs for running handlers, then aborts them and releases their jobs. */
   stop(opts?: { drainMs?: number }): Promise<void>;
@@ -145,6 +149,7 @@ interface Registration {
   queue: string;
   handler: JobHandler<unknown>;
   concurrency: number;
+  dropPayloadWhenDone: boolean;
   active: Set<RunningJob>;
 }
 
@@ -342,7 +347,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
           // The UPDATE row-locks the job until commit, so no other worker can claim it in between.
           if (!(await extend(tx))) throw new LeaseLostError(job.id);
           const value = await fn(tx);
-          if (fenceOpts?.complete) await markDone(tx, job.id, token);
+          if (fenceOpts?.complete) await markDone(tx, job.id, token, reg.dropPayloadWhenDone);
           return value;
         });
         if (fenceOpts?.complete) completed = true;
@@ -364,7 +369,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
 
     try {
       if (!failed) {
-        if (!completed && !(await markDone(db, job.id, token))) {
+        if (!completed && !(await markDone(db, job.id, token, reg.dropPayloadWhenDone))) {
           logger.warn({ jobId: job.id, queue: reg.queue }, 'job finished after its lease was lost; not marked done');
           return;
         }
@@ -405,11 +410,12 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
     }
   }
 
-  async function markDone(sql: Sql, id: number, token: string): Promise<boolean> {
+  async function markDone(sql: Sql, id: number, token: string, dropPayload: boolean): Promise<boolean> {
     const rows = await sql.query(
-      `UPDATE jobs SET status = 'done', finished_at = now(), lease_token = NULL, lease_expires_at = NULL
+      `UPDATE jobs SET status = 'done', finished_at = now(), lease_token = NULL, lease_expires_at = NULL,
+              payload = CASE WHEN $3::boolean THEN '{}'::jsonb ELSE payload END
        WHERE id = $1 AND lease_token = $2 AND status = 'running' RETURNING id`,
-      [id, token],
+      [id, token, dropPayload],
     );
     return rows.length > 0;
   }
@@ -466,11 +472,11 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
 
     notify: wake,
 
-    register<P>(name: string, handler: JobHandler<P>, regOpts: { concurrency?: number } = {}): void {
+    register<P>(name: string, handler: JobHandler<P>, regOpts: { concurrency?: number; dropPayloadWhenDone?: boolean } = {}): void {
       if (registrations.has(name)) throw new Error(`a handler for queue "${name}" is already registered`);
       const concurrency = regOpts.concurrency ?? 1;
       if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error('concurrency must be an integer ≥ 1');
-      registrations.set(name, { queue: name, handler: handler as JobHandler<unknown>, concurrency, active: new Set() });
+      registrations.set(name, { queue: name, handler: handler as JobHandler<unknown>, concurrency, dropPayloadWhenDone: regOpts.dropPayloadWhenDone ?? false, active: new Set() });
       wake();
     },
 

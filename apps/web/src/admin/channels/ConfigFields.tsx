@@ -6,7 +6,9 @@ import { humanize, type ConfigField } from './configSchema.ts';
 /**
  * The form fields of a channel's settings, drawn from its JSON Schema (see configSchema.ts), under the
  * form name `config`. Labels are translated where the console knows the setting (`channels.field.<key>`),
- * else the schema's title, else the key made readable; the schema's description is the help line.
+ * else the schema's title, else the key made readable; the schema's description is the help line. The
+ * choices of a dropdown are translated the same way (`channels.option.<kind>.<path>.<value>`), else shown
+ * as the raw value the server stores.
  */
 export function ConfigFields({ fields, kind }: { fields: ConfigField[]; kind: string }) {
   return (
@@ -31,6 +33,13 @@ function fieldHelp(t: Translate, kind: string, f: ConfigField): string | undefin
   const key = `channels.help.${kind}.${f.path.join('.')}`;
   const text = t(key);
   return text !== key ? text : (f.description ?? undefined);
+}
+
+/** An enum value in the admin's language: the raw value ('safe', 'servicer') means nothing in the Chinese UI. */
+function optionLabel(t: Translate, kind: string, f: ConfigField, value: string | number): string {
+  const key = `channels.option.${kind}.${f.path.join('.')}.${value}`;
+  const text = t(key);
+  return text !== key ? text : String(value);
 }
 
 function isHttpUrl(v: string): boolean {
@@ -93,7 +102,7 @@ function FieldItem({ f, kind }: { f: ConfigField; kind: string }) {
   let control;
   switch (f.kind) {
     case 'enum':
-      control = <Select style={{ maxWidth: 340 }} allowClear={!f.required} options={f.options.map((o) => ({ value: o, label: String(o) }))} data-testid={testId} />;
+      control = <Select style={{ maxWidth: 340 }} allowClear={!f.required} options={f.options.map((o) => ({ value: o, label: optionLabel(t, kind, f, o) }))} data-testid={testId} />;
       break;
     case 'number':
       control = <InputNumber style={{ width: 200 }} min={f.minimum ?? undefined} max={f.maximum ?? undefined} precision={f.integer ? 0 : undefined} data-testid={testId} />;
