@@ -36,7 +36,7 @@ import type { BlobStorage } from '../storage/blob-storage.ts';
 import type { InboxService } from '../inboxes/inbox.service.ts';
 import type { Job, JobContext, JobQueue } from '../jobs/job-queue.ts';
 import { LeaseLostError } from '../jobs/job-queue.ts';
-import { createBurstCatchUp, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import { createBurstCatchUp, createCursorAtPresent, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
 import { isUniqueViolation } from '../shared/errors.ts';
 import { presentConversation, presentMessage } from '../messages/present.ts';
 import type { SendPolicy } from './send-policy.ts';
@@ -541,10 +541,7 @@ export function createOutboundDelivery(deps: {
       jobs.register<DeliverJob>(DELIVER_QUEUE, deliver, { concurrency: input.concurrency ?? 4 });
       // Created at the present position the first time: messages stored before this feature existed are
       // not channel messages, and reading the whole log on the first start would only cost time.
-      await db.query(
-        `INSERT INTO log_cursors (name, position) VALUES ($1, pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1) ON CONFLICT (name) DO NOTHING`,
-        [CONSUMER_NAME],
-      );
+      await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       off = events.on('message.created', ({ message }) => {

@@ -29,7 +29,7 @@ import type { Database, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { Job, JobContext, JobQueue } from '../jobs/job-queue.ts';
 import { LeaseLostError } from '../jobs/job-queue.ts';
-import { createBurstCatchUp, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import { createBurstCatchUp, createCursorAtPresent, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
 import { AppError } from '../shared/errors.ts';
 import type { DomainEvents } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -198,10 +198,7 @@ export function createSessionSync(deps: {
       stopped = false;
       jobs.register<SessionSyncJob>(SESSION_SYNC_QUEUE, sync, { concurrency: input.concurrency ?? 2 });
       // Created at the present position the first time: changes made before this feature are not replayed.
-      await db.query(
-        `INSERT INTO log_cursors (name, position) VALUES ($1, pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1) ON CONFLICT (name) DO NOTHING`,
-        [CONSUMER_NAME],
-      );
+      await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       // Assignments and resolutions announce themselves; a reopening customer message is left to the poll.

@@ -94,6 +94,20 @@ const COLUMNS = `m.log_id, m.tx::text AS tx, m.id, m.workspace_id, m.inbox_id, m
   m.direction, m.private, m.sender_type, m.sender_id, m.identity_id, m.content_type, m.text, m.content,
   m.client_id, m.external_id, m.delivery_status, m.created_at`;
 
+/**
+ * Creates a consumer's cursor at the present position of the log, the first time only (later starts keep
+ * the stored position). For consumers of a feature whose past messages are not theirs to act on
+ * (outbound delivery, offline email replies, platform session sync): reading the whole log on the first
+ * start would redo or cost what nobody asked for. Call it before `start()`, so nothing stored after the
+ * feature started is skipped.
+ */
+export async function createCursorAtPresent(db: Database, name: string): Promise<void> {
+  await db.query(
+    `INSERT INTO log_cursors (name, position) VALUES ($1, pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1) ON CONFLICT (name) DO NOTHING`,
+    [name],
+  );
+}
+
 export function createLogConsumer(opts: LogConsumerOptions): LogConsumer {
   const { db, name, handle, logger } = opts;
   const batchSize = opts.batchSize ?? 200;

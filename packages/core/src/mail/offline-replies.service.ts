@@ -23,7 +23,7 @@ import { one } from '../db/database.ts';
 import type { DomainEvents } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Job, JobContext, JobQueue } from '../jobs/job-queue.ts';
-import { createBurstCatchUp, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
+import { createBurstCatchUp, createCursorAtPresent, createLogConsumer, type LogConsumer, type MessageLogRow } from '../jobs/log-consumer.ts';
 import { isPermanentMailError, type Mailer } from './mailer.ts';
 
 export const OFFLINE_REPLIES_QUEUE = 'mail.offline_replies';
@@ -338,10 +338,7 @@ export function createOfflineReplies(deps: {
       // The first time email is turned on, the consumer starts at the present: replies from before were
       // never meant to be mailed. (Not in the migration: a seeded row would make a fresh database look
       // non-empty to migrate-to-postgres.) Later restarts keep the stored position.
-      await db.query(
-        `INSERT INTO log_cursors (name, position) VALUES ($1, pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1) ON CONFLICT (name) DO NOTHING`,
-        [CONSUMER_NAME],
-      );
+      await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       consumer.start();
       off = events.on('message.created', ({ message }) => {
