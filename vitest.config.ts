@@ -26,6 +26,12 @@ export default defineConfig({
         },
       },
       {
+        // Cluster mode: several nodes on the PostgreSQL server (TEST_DATABASE_URL) and Redis (TEST_REDIS_URL,
+        // default redis://127.0.0.1:6379, keys under a random prefix, deleted afterwards).
+        extends: true,
+        test: { name: 'cluster', include: ['apps/*/test/**/*.cluster.test.ts'], env: { HUILIU_TEST_DB: 'postgres' } },
+      },
+      {
         // Browser end-to-end tests: real Chromium (CHROMIUM_PATH, default /usr/bin/chromium) against Huiliu
         // started as a user starts it (child process, embedded database). Needs `npm run build:ui` first
         // (npm test does it).

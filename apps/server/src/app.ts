@@ -16,7 +16,15 @@ import { createSmtpMailer, parseMailFrom } from '@huiliu/core/mail/mailer';
 import type { Config } from './config.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { buildHttpServer } from './http/server.ts';
-import { createGateway, type Gateway } from './realtime/gateway.ts';
+import { createGateway, type Gateway, type GatewayOptions } from './realtime/gateway.ts';
+import type { DeliveryOptions } from '@huiliu/core/channels/outbound-delivery';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './cluster/redis.ts';
+import { redisPresence } from './cluster/presence.ts';
+import { relayDomainEvents } from './cluster/relay.ts';
+import { alwaysLeader, electLeader, type Leadership } from './cluster/leader.ts';
+import { checkPostgresSafety, checkRedisSafety } from './cluster/safety.ts';
 import { isEmpty, seedDemo, type DemoCredentials } from './setup/seed.ts';
 
 export const VERSION = '0.1.0';
@@ -36,6 +44,12 @@ export interface HuiliuOptions {
   channelPollers?: ServiceDeps['channelPollers'];
   /** Delay before a failed job's retry (default: exponential with jitter); tests make channel retries fast. */
   jobBackoff?: (attempt: number) => number;
+  /** Outbound channel delivery: send deadline, concurrency and per-inbox cap (tests: a short deadline). */
+  channelDelivery?: DeliveryOptions;
+  /** Realtime gateway tuning (tests: a small outgoing buffer limit). */
+  realtime?: Pick<GatewayOptions, 'maxBufferedBytes'>;
+  /** Cluster timings (tests shorten them). */
+  cluster?: { presenceHeartbeatMs?: number; leaderRetryMs?: number };
 }
 
 export interface Huiliu {
@@ -45,6 +59,10 @@ export interface Huiliu {
   url: string;
   port: number;
   demo: DemoCredentials | undefined;
+  /** Unsafe durability settings found at start (also logged); empty when all is well. */
+  warnings: string[];
+  /** Whether this node currently runs the scheduler (leader election in cluster mode). */
+  isScheduler(): boolean;
   close(): Promise<void>;
 }
 
@@ -59,12 +77,18 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
   const lock = embedded ? await lockDataDir(config.dataDir) : undefined;
   let db: Database | undefined = opts.db;
   let listener: PgListener | undefined;
+  let redis: Redis | undefined;
+  const roles = config.roles;
   try {
     if (!db) {
       db = config.databaseUrl ? await openPostgres(config.databaseUrl, { max: config.dbPool }) : await openPglite(join(config.dataDir, 'pgdata'));
     }
     const applied = await migrate(db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
+    // Cluster mode: Redis carries realtime fan-out, recovery sessions and live presence between nodes.
+    if (config.redisUrl) redis = await connectRedis(config.redisUrl, { logger, name: `huiliu-${config.nodeId}` });
+    const warnings = [...(await checkPostgresSafety(db)), ...(redis ? await checkRedisSafety(redis) : [])];
+    for (const w of warnings) logger.warn({ check: 'durability' }, w);
     const masterKey = await loadOrCreateMasterKey({ env: { HUILIU_SECRET_KEY: config.secretKeyEnv }, dataDir: config.dataDir });
     const mail = config.mail
       ? { mailer: createSmtpMailer(config.mail.smtpUrl), from: parseMailFrom(config.mail.from)!, offlineDelayMs: config.mail.offlineDelayMs }
@@ -92,14 +116,17 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         services.events.emit('conversation.updated', { conversation: r.conversation, previousAssigneeId: r.conversation.assigneeId });
       }
     });
+    // Every node registers the job handlers and event subscriptions (they enqueue work where it happens);
+    // only worker nodes claim jobs and read the message log (`consume`).
+    const consume = roles.has('worker');
     // Routing: job handlers, its message-log consumer and event subscriptions (routing.service.ts).
-    services.routing.start({ jobs });
+    services.routing.start({ jobs, consume });
     // Outbound channel delivery: its message-log consumer and the channel.deliver jobs (outbound-delivery.ts).
-    await services.outbound.start({ jobs });
+    await services.outbound.start({ jobs, consume, ...opts.channelDelivery });
     // Pulls a channel's webhook announced (channel-pulls.ts), one inbox's at a time.
     services.channelPulls.start({ jobs });
     // Platform session sync on assignment / resolution (session-sync.ts): its log consumer and jobs.
-    await services.sessionSync.start({ jobs });
+    await services.sessionSync.start({ jobs, consume });
     // Transfers: the expiry of unanswered agent → agent requests (transfer.service.ts).
     services.transfers.start({ jobs });
     // Contacts CSV imports, applied in batches by a durable job (contact-import.ts).
@@ -126,27 +153,63 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         logger.warn({ err }, 'could not schedule the conversation sweep');
       }
     };
-    const sweepTimer = setInterval(scheduleSweep, SWEEP_EVERY_MS);
-    sweepTimer.unref();
+    // The scheduler role: one node at a time (PostgreSQL advisory lock), on the embedded database this one.
+    let sweepTimer: NodeJS.Timeout | undefined;
+    const leadership: Leadership | undefined = !roles.has('scheduler')
+      ? undefined
+      : (() => {
+          const onElected = () => {
+            sweepTimer ??= setInterval(scheduleSweep, SWEEP_EVERY_MS);
+            sweepTimer.unref();
+            void scheduleSweep();
+          };
+          const onDeposed = () => {
+            clearInterval(sweepTimer);
+            sweepTimer = undefined;
+          };
+          return database.kind === 'postgres' && config.databaseUrl
+            ? electLeader(config.databaseUrl, { logger, onElected, onDeposed, ...(opts.cluster?.leaderRetryMs ? { retryMs: opts.cluster.leaderRetryMs } : {}) })
+            : alwaysLeader(onElected);
+        })();
 
     let ready = false;
-    const { app } = await buildHttpServer(services, { version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}) });
+    const { app } = await buildHttpServer(services, {
+      version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, api: roles.has('api'),
+      ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}),
+    });
     await app.listen({ port: config.port, host: config.host });
     if (config.port === 0) publicUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const gateway = createGateway(app.server, services);
+    // Every node has the gateway: a node without the realtime role accepts no connections but still
+    // broadcasts its domain events (a worker assigning a conversation) to other nodes' sockets.
+    const gateway = createGateway(roles.has('realtime') ? app.server : undefined, services, {
+      ...opts.realtime,
+      ...(redis
+        ? {
+            adapter: createAdapter(redis, { streamName: `${config.redisPrefix}socket.io`, sessionKeyPrefix: `${config.redisPrefix}sio:session:`, maxLen: 100_000 }),
+            presence: redisPresence({
+              redis, prefix: config.redisPrefix, nodeId: config.nodeId, logger,
+              onAgentGone: (a) => void services.routing.agentDisconnected(a).catch((err: unknown) => logger.warn({ err }, 'presence: disconnect of an agent on a dead node not recorded')),
+              ...(opts.cluster?.presenceHeartbeatMs ? { heartbeatMs: opts.cluster.presenceHeartbeatMs } : {}),
+            }),
+          }
+        : {}),
+    });
+    const offRelay = redis ? relayDomainEvents(gateway.io, services.events) : () => {};
     // Offline email replies need to know whether a visitor is connected, which only the gateway knows.
     if (services.offlineReplies) {
-      await services.offlineReplies.start({ jobs, isContactOnline: gateway.isContactOnline });
+      await services.offlineReplies.start({ jobs, isContactOnline: gateway.isContactOnline, consume });
       logger.info({ smtp: services.offlineReplies.endpoint, delaySeconds: services.offlineReplies.options.delayMs / 1000 }, 'offline email replies are on');
     } else {
       logger.info('offline email replies are off: set SMTP_URL and HUILIU_MAIL_FROM to email agents\' replies to visitors who left');
     }
-    await jobs.start();
-    // Long-running inbound channels (IMAP…): one node per inbox, by lease (channel-pollers.ts).
-    await services.channelPollers.start();
-    reporting.start();
-    void scheduleSweep();
+    if (consume) {
+      await jobs.start();
+      // Long-running inbound channels (IMAP…): one node per inbox, by lease (channel-pollers.ts).
+      await services.channelPollers.start();
+      reporting.start();
+    }
     ready = true;
+    logger.info({ node: config.nodeId, roles: [...roles], cluster: Boolean(redis) }, 'node started');
     const port = (app.server.address() as AddressInfo).port;
     const url = config.port === 0 ? `http://127.0.0.1:${port}` : config.publicUrl;
 
@@ -154,8 +217,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const close = () =>
       (closing ??= (async () => {
         ready = false;
+        await leadership?.close();
         clearInterval(sweepTimer);
         offMessage();
+        offRelay();
         if (reportingTimer) clearTimeout(reportingTimer);
         await gateway.close();
         await app.close();
@@ -169,11 +234,13 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         services.offlineReplies?.close();
         await reporting.stop();
         await listener?.close();
+        redis?.disconnect();
         if (!opts.db) await database.close();
         await lock?.release();
       })());
-    return { services, gateway, jobs, url, port, demo, close };
+    return { services, gateway, jobs, url, port, demo, warnings, isScheduler: () => leadership?.isLeader ?? false, close };
   } catch (err) {
+    redis?.disconnect();
     await listener?.close().catch(() => {});
     if (db && !opts.db) await db.close().catch(() => {});
     await lock?.release();

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseMailFrom } from '@huiliu/core/mail/mailer';
@@ -38,10 +39,17 @@ const Env = z.object({
     .refine((v) => parseMailFrom(v) !== undefined, 'must be the sender address, like support@example.com or "Example Support <support@example.com>"')
     .optional(),
   HUILIU_OFFLINE_EMAIL_DELAY_SECONDS: z.coerce.number().min(0).max(3600).default(60),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'must be a Redis URL like redis://:password@redis.example.com:6379/0 (rediss:// for TLS)')
+    .optional(),
+  HUILIU_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (e.g. huiliu: or huiliu-staging:)').default('huiliu:'),
+  HUILIU_ROLES: z.string().optional(),
+  HUILIU_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits or _ . - (e.g. node-a)').optional(),
 });
 
 /** Variables whose value may hold a password: a problem with them never echoes the value. */
-const SECRET_VALUES = new Set(['SMTP_URL', 'HUILIU_SECRET_KEY']);
+const SECRET_VALUES = new Set(['SMTP_URL', 'HUILIU_SECRET_KEY', 'REDIS_URL']);
 /** postgres://user:secret@host → postgres://user:***@host */
 const maskUrlPassword = (v: unknown) => (typeof v === 'string' ? v.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, '$1***@') : v);
 
@@ -58,6 +66,14 @@ export interface Config {
   seedDemo: boolean;
   /** Outgoing email (offline replies to visitors); undefined when SMTP_URL is not set. */
   mail: MailConfig | undefined;
+  /** Cluster mode: Redis for realtime fan-out and presence; undefined on a single node. Holds a password: never log it. */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key and stream of this installation (several installations may share one Redis). */
+  redisPrefix: string;
+  /** What this node does (default: everything). */
+  roles: ReadonlySet<Role>;
+  /** This node's name in logs and Redis (default: hostname-pid). */
+  nodeId: string;
 }
 
 export interface MailConfig {
@@ -86,7 +102,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         return `${i.path.join('.')}: ${i.message} (${got})`;
       });
   if (picked.SMTP_URL && !picked.HUILIU_MAIL_FROM) problems.push('HUILIU_MAIL_FROM: required when SMTP_URL is set — the sender of emails to visitors, like support@example.com');
-  if (!r.success || problems.length) throw new ConfigError(problems);
+  const roles = parseRoles(picked.HUILIU_ROLES ?? 'all');
+  if (typeof roles === 'string') problems.push(`HUILIU_ROLES: ${roles} (got ${JSON.stringify(picked.HUILIU_ROLES)})`);
+  if (picked.REDIS_URL && !picked.DATABASE_URL) {
+    problems.push('REDIS_URL: cluster mode needs PostgreSQL too — set DATABASE_URL (the embedded database serves one process only), or remove REDIS_URL');
+  }
+  if (typeof roles !== 'string' && roles.size < ROLES.length && !picked.DATABASE_URL) {
+    problems.push('HUILIU_ROLES: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL (and REDIS_URL), or run all roles in one process');
+  }
+  if (!r.success || problems.length || typeof roles === 'string') throw new ConfigError(problems);
   const e = r.data;
   return {
     port: e.PORT,
@@ -102,5 +126,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mail: e.SMTP_URL && e.HUILIU_MAIL_FROM
       ? { smtpUrl: e.SMTP_URL, from: e.HUILIU_MAIL_FROM, offlineDelayMs: Math.round(e.HUILIU_OFFLINE_EMAIL_DELAY_SECONDS * 1000) }
       : undefined,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.HUILIU_REDIS_PREFIX,
+    roles,
+    nodeId: e.HUILIU_NODE_ID ?? `${hostname()}-${process.pid}`,
   };
+}
+
+/**
+ * What a node does; any subset may run in one process (default: all).
+ *   api        REST API, console and widget files, webhooks
+ *   realtime   Socket.IO connections of agents and visitors
+ *   worker     durable jobs, message-log consumers, channel pollers
+ *   scheduler  periodic work (conversation sweep); one node at a time holds it (leader election)
+ */
+export const ROLES = ['api', 'realtime', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** `all` or a comma list of roles; an error message when a name is unknown. */
+export function parseRoles(value: string): ReadonlySet<Role> | string {
+  const names = value.split(',').map((r) => r.trim().toLowerCase()).filter(Boolean);
+  if (names.length === 1 && names[0] === 'all') return new Set(ROLES);
+  const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+  if (unknown.length) return `unknown role ${unknown.map((u) => JSON.stringify(u)).join(', ')}; use all or a comma list of ${ROLES.join(', ')}`;
+  if (names.length === 0) return `name at least one role: all or a comma list of ${ROLES.join(', ')}`;
+  return new Set(names as Role[]);
 }

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { createLogger } from '@huiliu/core/shared/logger';
 import { DataDirLockedError } from '@huiliu/core/db/data-dir-lock';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, parseRoles, type Config } from './config.ts';
+import { RedisUnavailableError } from './cluster/redis.ts';
 import { startHuiliu, VERSION, type Huiliu } from './app.ts';
 import { adminCreate } from './cli/admin-create.ts';
 import { backup, restore } from './cli/backup.ts';
@@ -12,7 +13,7 @@ async function run(fn: (config: Config) => Promise<void>): Promise<void> {
   try {
     await fn(loadConfig());
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof DataDirLockedError || (err instanceof Error && /^--|^[A-Z_]+:/.test(err.message))) {
+    if (err instanceof ConfigError || err instanceof DataDirLockedError || err instanceof RedisUnavailableError || (err instanceof Error && /^--|^[A-Z_]+:/.test(err.message))) {
       console.error(`huiliu: ${err.message}`);
     } else {
       console.error('huiliu: failed:', err);
@@ -38,7 +39,9 @@ async function start(config: Config): Promise<void> {
   const demoInbox = node.demo?.widgetInboxPublicId ?? (await demoWidgetInbox(node));
   const lines = [
     '',
-    `  Huiliu ${VERSION} is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}) — started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    `  Huiliu ${VERSION} is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}${config.redisUrl ? ', cluster mode with Redis' : ''}) — started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
+    ...(config.roles.size < 4 || config.redisUrl ? [`  Node ${config.nodeId}, roles: ${[...config.roles].join(', ')}`] : []),
+    ...node.warnings.map((w) => `  WARNING: ${w}`),
     '',
     `  Agent workbench ${base}/   ← sign in here`,
     ...(demoInbox ? [`  Demo shop page  ${base}/demo/${demoInbox}   ← chat as a customer through the widget`] : []),
@@ -79,7 +82,22 @@ async function start(config: Config): Promise<void> {
 
 const program = new Command('huiliu').description('Huiliu (汇流) omnichannel customer service').version(VERSION);
 
-program.command('start', { isDefault: true }).description('start the server (embedded database unless DATABASE_URL is set)').action(() => run(start));
+program
+  .command('start', { isDefault: true })
+  .description('start the server (embedded database unless DATABASE_URL is set; cluster mode with DATABASE_URL + REDIS_URL)')
+  .option('--roles <roles>', 'what this node does: all, or a comma list of api,realtime,worker,scheduler (overrides HUILIU_ROLES)')
+  .action((o: { roles?: string }) =>
+    run(async (config) => {
+      if (o.roles !== undefined) {
+        const roles = parseRoles(o.roles);
+        if (typeof roles === 'string') throw new Error(`--roles: ${roles}`);
+        // The same rule as HUILIU_ROLES: a split node needs the shared database.
+        if (roles.size < 4 && !config.databaseUrl) throw new Error('--roles: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL (and REDIS_URL), or run all roles in one process');
+        config = { ...config, roles };
+      }
+      await start(config);
+    }),
+  );
 
 const admin = program.command('admin').description('administration');
 admin

@@ -27,6 +27,34 @@ describe('configuration', () => {
     expect(problems).toContain('LOG_LEVEL');
   });
 
+  it('runs every role on one node by default and reads cluster settings', () => {
+    const single = loadConfig({});
+    expect([...single.roles]).toEqual(['api', 'realtime', 'worker', 'scheduler']);
+    expect(single.redisUrl).toBeUndefined();
+    expect(single.redisPrefix).toBe('huiliu:');
+    const c = loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://:pw@r:6379/2', HUILIU_ROLES: 'api, Realtime', HUILIU_NODE_ID: 'node-a' });
+    expect([...c.roles]).toEqual(['api', 'realtime']);
+    expect(c.redisUrl).toBe('redis://:pw@r:6379/2');
+    expect(c.nodeId).toBe('node-a');
+  });
+
+  it('refuses unknown roles, a split or Redis without PostgreSQL, and never echoes the Redis password', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ DATABASE_URL: 'postgres://h/db', HUILIU_ROLES: 'api,cron' }).join('\n')).toMatch(/HUILIU_ROLES: unknown role "cron"; use all or a comma list of api, realtime, worker, scheduler/);
+    expect(problems({ HUILIU_ROLES: 'worker' }).join('\n')).toMatch(/HUILIU_ROLES: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL/);
+    expect(problems({ REDIS_URL: 'redis://r:6379' }).join('\n')).toMatch(/REDIS_URL: cluster mode needs PostgreSQL too — set DATABASE_URL/);
+    const bad = problems({ REDIS_URL: 'http://:s3cret@r' }).join('\n');
+    expect(bad).toMatch(/REDIS_URL: must be a Redis URL/);
+    expect(bad).not.toContain('s3cret');
+  });
+
   it('treats empty variables as unset and trims a trailing slash from the public URL', () => {
     const c = loadConfig({ PORT: '', HUILIU_PUBLIC_URL: 'https://support.example.com/' });
     expect(c.port).toBe(3000);

@@ -33,6 +33,11 @@ export interface HttpOptions {
   isReady: () => boolean;
   /** Multiplies every per-route rate limit (benchmarks and tests may raise it; reported by the benchmark). */
   rateLimitFactor?: number;
+  /**
+   * Serve the REST API, webhooks, console and widget (the `api` role; default true). Without it the node
+   * answers only /healthz (a realtime or worker node behind the same load balancer).
+   */
+  api?: boolean;
 }
 
 /** JSON bodies up to 256 KB: a 64 KB message in 4-byte UTF-8 plus envelope; text itself is checked by schema. */
@@ -84,8 +89,9 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     req.log.error({ err, url: req.url, method: req.method }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'something went wrong on our side; the error was logged'));
   });
+  const serveApi = opts.api ?? true;
   registerWidgetCors(app);
-  const workbenchFallback = await registerBrowserApps(app, { publicUrl: opts.publicUrl });
+  const workbenchFallback = serveApi ? await registerBrowserApps(app, { publicUrl: opts.publicUrl }) : () => false;
   app.setNotFoundHandler((req, reply) => {
     if (workbenchFallback(req, reply)) return;
     return reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`));
@@ -103,7 +109,7 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     return s.widget.authenticate(token, req.headers.origin, req.ip);
   }
 
-  const routes: AnyRoute[] = [
+  const routes: AnyRoute[] = !serveApi ? [] : [
     ...authRoutes(s),
     ...workspaceRoutes(s),
     ...inboxRoutes(s),
@@ -139,7 +145,7 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     }),
   ] as AnyRoute[];
   // Platform webhooks: their own scope (raw bodies of any content type, 1 MB), outside the JSON routes.
-  await registerChannelWebhooks(app, s, { rateLimitFactor: opts.rateLimitFactor ?? 1 });
+  if (serveApi) await registerChannelWebhooks(app, s, { rateLimitFactor: opts.rateLimitFactor ?? 1 });
   const all = [...routes, ...system];
   const openapi = buildOpenApi(all, { version: opts.version, serverUrl: opts.publicUrl });
   const factor = opts.rateLimitFactor ?? 1;

@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import { ClientEvents, HandshakeAuth, type ClientEventName, type ErrorBody } from '@huiliu/contracts';
 import type { Actor, UserActor, VisitorActor } from '@huiliu/core/auth/actor';
@@ -7,6 +7,7 @@ import { AppError } from '@huiliu/core/shared/errors';
 import { presentVisitorConversation } from '@huiliu/core/messages/present';
 import type { Services } from '../services.ts';
 import { parseOrThrow } from '../http/route.ts';
+import { localPresence, type PresenceRegistry } from '../cluster/presence.ts';
 
 /**
  * Socket.IO gateway. Rooms:
@@ -42,17 +43,44 @@ interface SocketData {
 export interface GatewayOptions {
   /** Sustained client events per second per socket, with a burst of twice that. */
   eventsPerSecond?: number;
-  corsOrigins?: boolean;
+  /**
+   * Outgoing data a socket may have waiting (unsent to a client that does not read) before it is cut off;
+   * bounds the server's memory per slow client. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** Cluster mode: the Socket.IO adapter that fans out across nodes (Redis Streams). */
+  adapter?: ServerOptions['adapter'];
+  /** Who has live sockets across nodes (default: this process only). */
+  presence?: PresenceRegistry;
 }
+
+/** How often sockets are checked for a backlog of unsent data. */
+const BACKLOG_CHECK_MS = 1_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 function failure(err: unknown): { ok: false; error: ErrorBody['error'] } {
   if (err instanceof AppError) return { ok: false, error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) } };
   return { ok: false, error: { code: 'internal', message: 'something went wrong on our side' } };
 }
 
-export function createGateway(httpServer: HttpServer, s: Services, opts: GatewayOptions = {}) {
+/**
+ * @param httpServer where clients connect; undefined on a node without the realtime role, whose gateway
+ *   only broadcasts its domain events to the sockets of other nodes through the adapter.
+ */
+export function createGateway(httpServer: HttpServer | undefined, s: Services, opts: GatewayOptions = {}) {
   const rate = opts.eventsPerSecond ?? 30;
-  const io = new Server(httpServer, {
+  const presence = opts.presence ?? localPresence();
+  const maxBufferedBytes = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const io = new Server({
+    ...(opts.adapter
+      ? {
+          adapter: opts.adapter,
+          // A client back within 2 minutes (its node restarted, a network blip) gets the events it missed
+          // from the Redis stream and keeps its rooms; our own seq-based resync still runs on top. Not
+          // on a single node: the in-memory adapter would keep every broadcast packet for 2 minutes.
+          connectionStateRecovery: { maxDisconnectionDuration: 120_000, skipMiddlewares: false },
+        }
+      : {}),
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: 256 * 1024,
@@ -62,7 +90,32 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     pingInterval: 20_000,
     pingTimeout: 20_000,
   });
+  if (httpServer) io.attach(httpServer);
   const log = s.logger.child({ component: 'realtime' });
+
+  /**
+   * Bytes waiting to go out to one client: engine.io's packet buffer (filled while the transport waits for
+   * a drain) plus what the WebSocket has queued in the kernel-facing socket.
+   */
+  function backlogBytes(socket: Socket): number {
+    const conn = socket.conn as unknown as { writeBuffer?: { data?: unknown }[]; transport?: { socket?: { bufferedAmount?: number } } };
+    let bytes = conn.transport?.socket?.bufferedAmount ?? 0;
+    for (const p of conn.writeBuffer ?? []) bytes += typeof p.data === 'string' ? p.data.length : (p.data as { byteLength?: number } | undefined)?.byteLength ?? 16;
+    return bytes;
+  }
+  const backlogTimer = setInterval(() => {
+    for (const socket of io.of('/').sockets.values()) {
+      const bytes = backlogBytes(socket);
+      if (bytes <= maxBufferedBytes) continue;
+      const a = (socket.data as SocketData | undefined)?.actor;
+      log.warn({ socketId: socket.id, bytes, workspaceId: a?.workspaceId, actor: a?.kind }, 'realtime: a client stopped reading; disconnecting it (it resyncs from its last seq when it comes back)');
+      // terminate(), not close(): a close handshake would wait on the very client that does not read.
+      const ws = (socket.conn as unknown as { transport?: { socket?: { terminate?: () => void } } }).transport?.socket;
+      ws?.terminate?.();
+      socket.disconnect(true);
+    }
+  }, BACKLOG_CHECK_MS);
+  backlogTimer.unref();
 
   io.use(async (socket, next) => {
     try {
@@ -108,11 +161,12 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       // Session and user rooms synchronously, so a revocation right after connect reaches this socket.
       void socket.join([rooms.user(actor.userId), rooms.session(actor.sessionId)]);
       void joinAgentRooms(socket, actor);
+      presence.connected(actor);
       s.routing.agentConnected(actor).catch((err: unknown) => log.warn({ err }, 'presence: connect not recorded'));
       // The agent's last socket gone (on any node): offline and re-queue after the grace period.
       socket.on('disconnect', () => {
-        io.in(rooms.user(actor.userId)).fetchSockets()
-          .then((left) => (left.length === 0 ? s.routing.agentDisconnected(actor) : undefined))
+        presence.disconnected(actor)
+          .then((gone) => (gone ? s.routing.agentDisconnected(actor) : undefined))
           .catch((err: unknown) => log.warn({ err }, 'presence: disconnect not recorded'));
       });
     }
@@ -223,8 +277,8 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
     }),
     s.events.on('presence.updated', async ({ workspaceId, userId }) => {
       // One read per change, sent to every supervisor; agents never see each other's presence.
-      const presence = await s.routing.presenceOfUser(workspaceId, userId).catch((err: unknown) => log.warn({ err }, 'presence: broadcast failed'));
-      if (presence) io.to(rooms.supervisors(workspaceId)).emit('presence.updated', presence);
+      const current = await s.routing.presenceOfUser(workspaceId, userId).catch((err: unknown) => log.warn({ err }, 'presence: broadcast failed'));
+      if (current) io.to(rooms.supervisors(workspaceId)).emit('presence.updated', current);
     }),
     s.events.on('routing.queue_changed', ({ workspaceId }) => {
       io.to(rooms.supervisors(workspaceId)).emit('queue.changed', {});
@@ -247,13 +301,11 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       }
     }),
     s.events.on('inbox.members_changed', async ({ workspaceId }) => {
-      // Membership decides which inbox rooms an agent is in: recompute for the workspace's agents.
-      for (const socket of await io.fetchSockets()) {
+      // Membership decides which inbox rooms an agent is in: recompute for the workspace's agents on this
+      // node (other nodes hear the event through the cluster relay and do the same for theirs).
+      for (const socket of io.of('/').sockets.values()) {
         const a = (socket.data as SocketData).actor;
-        if (a.kind === 'user' && a.workspaceId === workspaceId) {
-          const local = io.sockets.sockets.get(socket.id);
-          if (local) await joinAgentRooms(local, a);
-        }
+        if (a.kind === 'user' && a.workspaceId === workspaceId) await joinAgentRooms(socket, a).catch((err: unknown) => log.warn({ err }, 'realtime: rooms not recomputed'));
       }
     }),
   ];
@@ -268,10 +320,14 @@ export function createGateway(httpServer: HttpServer, s: Services, opts: Gateway
       return (await io.in(rooms.contact(contactId)).fetchSockets()).length > 0;
     },
     async close(): Promise<void> {
+      clearInterval(backlogTimer);
       unsubscribe.forEach((u) => u());
       // Close transports without a "server disconnect" packet: clients treat this like a network drop and
       // reconnect (to this node after a restart, or to another node), then resync from their last seq.
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      if (httpServer) await new Promise<void>((resolve) => io.close(() => resolve()));
+      // Not attached (no realtime role): no engine to close, only the adapter's stream reader.
+      else await (io.of('/').adapter as { close?: () => Promise<void> | void }).close?.();
+      await presence.close();
     },
   };
 }

@@ -533,7 +533,7 @@ export function createOutboundDelivery(deps: {
 
   return {
     /** Registers the job handler and starts the log consumer (app.ts). */
-    async start(input: { jobs: JobQueue; consumerPollMs?: number; concurrency?: number }): Promise<void> {
+    async start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; consumerPollMs?: number; concurrency?: number }): Promise<void> {
       jobs = input.jobs;
       stopped = false;
       // Sending waits on the platform, not on the database: several conversations go out in parallel
@@ -543,7 +543,7 @@ export function createOutboundDelivery(deps: {
       // not channel messages, and reading the whole log on the first start would only cost time.
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
-      consumer.start();
+      if (input.consume !== false) consumer.start();
       off = events.on('message.created', ({ message }) => {
         if (message.direction === 'outgoing' && !message.private && message.externalId === null) logBurst.trigger();
       });

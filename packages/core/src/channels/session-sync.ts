@@ -192,7 +192,7 @@ export function createSessionSync(deps: {
 
   return {
     /** Registers the job handler and starts the log consumer (app.ts); does nothing without syncing adapters. */
-    async start(input: { jobs: JobQueue; consumerPollMs?: number; concurrency?: number }): Promise<void> {
+    async start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; consumerPollMs?: number; concurrency?: number }): Promise<void> {
       if (syncKinds.length === 0) return;
       jobs = input.jobs;
       stopped = false;
@@ -200,7 +200,7 @@ export function createSessionSync(deps: {
       // Created at the present position the first time: changes made before this feature are not replayed.
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
-      consumer.start();
+      if (input.consume !== false) consumer.start();
       // Assignments and resolutions announce themselves; a reopening customer message is left to the poll.
       offs.push(events.on('conversation.updated', () => logBurst.trigger()));
     },

@@ -330,7 +330,7 @@ export function createOfflineReplies(deps: {
      * Registers the job handler and starts the log consumer (app.ts, once the realtime gateway exists:
      * it answers `isContactOnline`).
      */
-    async start(input: { jobs: JobQueue; isContactOnline: ContactOnlineCheck; consumerPollMs?: number }): Promise<void> {
+    async start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; isContactOnline: ContactOnlineCheck; consumerPollMs?: number }): Promise<void> {
       jobs = input.jobs;
       isContactOnline = input.isContactOnline;
       stopped = false;
@@ -340,7 +340,7 @@ export function createOfflineReplies(deps: {
       // non-empty to migrate-to-postgres.) Later restarts keep the stored position.
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
-      consumer.start();
+      if (input.consume !== false) consumer.start();
       off = events.on('message.created', ({ message }) => {
         if (isReply(message)) logBurst.trigger();
       });

@@ -320,9 +320,7 @@ export function createRoutingService(deps: {
 
   /**
    * The workspace's rules and schedules, parsed once and cached in memory until a save invalidates them
-   * (`invalidateRoutingConfig`, called by the rules service). Single node only: in cluster mode (issue 8)
-   * a save on one node must invalidate the caches of every node (e.g. a NOTIFY on save, or a version check
-   * against routing_rule_sets.version with a short TTL).
+   * (the `routing.config_changed` event, which the server relays to every node of a cluster).
    */
   interface RoutingConfig { rules: RoutingRule[]; schedules: Map<string, BusinessSchedule> }
   const configCache = new Map<string, RoutingConfig>();
@@ -946,7 +944,7 @@ export function createRoutingService(deps: {
     options,
 
     /** Registers the job handlers, starts the message-log consumer and the event subscriptions. */
-    start(input: { jobs: JobQueue; consumerPollMs?: number }): void {
+    start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; consumerPollMs?: number }): void {
       jobs = input.jobs;
       stopped = false;
       jobs.register<RouteJob>(ROUTE_QUEUE, async (job) => {
@@ -960,8 +958,9 @@ export function createRoutingService(deps: {
       jobs.register<{ workspaceId: string }>(OPENING_QUEUE, (job) => enqueueDrain(job.payload.workspaceId, 'business hours opened'));
       jobs.register<QueueTimeoutJob>(QUEUE_TIMEOUT_QUEUE, (job) => onQueueTimeout(job.payload));
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
-      consumer.start();
+      if (input.consume !== false) consumer.start();
       offs.push(
+        events.on('routing.config_changed', ({ workspaceId }) => invalidateRoutingConfig(workspaceId)),
         events.on('message.created', ({ message }) => {
           if (message.direction === 'incoming') logBurst.trigger();
         }),
@@ -1025,7 +1024,7 @@ export function createRoutingService(deps: {
     },
 
     /** The agent's last socket disconnected: offline + re-queue after the grace period, unless they come back. */
-    async agentDisconnected(actor: UserActor): Promise<void> {
+    async agentDisconnected(actor: Pick<UserActor, 'workspaceId' | 'userId'>): Promise<void> {
       const p = await one(db, `UPDATE agent_presence SET last_seen_at = now() WHERE user_id = $1 AND workspace_id = $2 RETURNING status, epoch::text AS epoch`, [actor.userId, actor.workspaceId]);
       if (!p || p.status === 'offline' || stopped) return;
       await schedulePresenceTimeout({ workspaceId: actor.workspaceId, userId: actor.userId, kind: 'disconnect', epoch: p.epoch as string, statusChangedAt: null });

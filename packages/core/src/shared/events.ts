@@ -56,6 +56,8 @@ export interface DomainEventMap {
   'presence.updated': { workspaceId: string; userId: string };
   /** The routing queue of a workspace changed (gateway: to supervisors, who re-read GET /routing/queue). */
   'routing.queue_changed': { workspaceId: string };
+  /** Routing rules or business hours were saved: every node drops its cached copy (relayed across nodes). */
+  'routing.config_changed': { workspaceId: string };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
   'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }

@@ -16,6 +16,8 @@ export function createLogger(opts: { level?: string; name?: string; /** Default 
         'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'visitorToken', '*.visitorToken',
         // SMTP_URL carries the SMTP password (config.mail.smtpUrl).
         'smtpUrl', '*.smtpUrl', '*.*.smtpUrl',
+        // REDIS_URL may carry the Redis password (config.redisUrl).
+        'redisUrl', '*.redisUrl', '*.*.redisUrl',
       ],
       censor: '[redacted]',
     },

@@ -35,7 +35,7 @@ const TeamSchedule = z.object({ teamId: z.uuid(), scheduleId: z.uuid().nullable(
 export const routingRulesRoutes = (s: Services) => {
   const rules = createRoutingRulesService({
     db: s.db,
-    invalidate: (workspaceId) => s.routing.invalidateRoutingConfig(workspaceId),
+    invalidate: (workspaceId) => s.events.emit('routing.config_changed', { workspaceId }),
     onSchedulesChanged: (workspaceId) => s.routing.schedulesChanged(workspaceId),
   });
   return [

@@ -1,0 +1,42 @@
+import type { Server } from 'socket.io';
+import type { DomainEventMap, DomainEventName, DomainEvents } from '@huiliu/core/shared/events';
+
+/**
+ * Domain events that other nodes must hear too, because they act on per-node state: socket rooms
+ * (membership), cached routing rules, and the IMAP poller that holds an inbox's lease.
+ * Everything else stays local: realtime fan-out already crosses nodes through the Socket.IO adapter, and
+ * durable work crosses nodes as jobs.
+ */
+export const CLUSTER_EVENTS = ['inbox.members_changed', 'inbox.channel_changed', 'routing.config_changed'] as const satisfies readonly DomainEventName[];
+type ClusterEventName = (typeof CLUSTER_EVENTS)[number];
+
+const CHANNEL = 'huiliu:domain-event';
+
+/**
+ * Forwards the cluster events of this node to the others over the Socket.IO adapter's inter-server channel
+ * (`serverSideEmit`, the Redis stream in cluster mode: a Redis restart delays these, it does not drop them),
+ * and re-emits theirs locally. Events received from another node are not forwarded again.
+ */
+export function relayDomainEvents(io: Server, events: DomainEvents): () => void {
+  let replaying = false;
+  const names = new Set<string>(CLUSTER_EVENTS);
+  const offs = CLUSTER_EVENTS.map((name) =>
+    events.on(name, (payload) => {
+      if (!replaying) io.serverSideEmit(CHANNEL, name, payload);
+    }),
+  );
+  const onRemote = (name: unknown, payload: unknown) => {
+    if (typeof name !== 'string' || !names.has(name) || typeof payload !== 'object' || payload === null) return;
+    replaying = true;
+    try {
+      events.emit(name as ClusterEventName, payload as DomainEventMap[ClusterEventName]);
+    } finally {
+      replaying = false;
+    }
+  };
+  io.on(CHANNEL, onRemote);
+  return () => {
+    offs.forEach((off) => off());
+    io.off(CHANNEL, onRemote);
+  };
+}
