@@ -200,6 +200,26 @@ describe('cluster mode (PostgreSQL + Redis, two nodes)', () => {
     });
   });
 
+  it('splits roles: a front node serves the API and sockets, a worker-only node serves no API, workers hear of new messages', async () => {
+    const front = await startNode('node-front', { HUILIU_ROLES: 'api,realtime' });
+    const worker = await startNode('node-worker', { HUILIU_ROLES: 'worker' });
+    expect((await httpRequest(worker.url, 'GET', '/healthz')).status).toBe(200);
+    expect((await httpRequest(worker.url, 'POST', '/api/v1/auth/login', { body: agentLogin })).status).toBe(404);
+    let wakes = 0;
+    const off = worker.services.events.on('message.log_wake', () => wakes++);
+    const v = await visitorOn(front);
+    const agent = await connect(b.url, { token: adminToken });
+    const atAgent = collect(agent, 'message.created');
+    const visitor = await connect(front.url, { visitorToken: v.token });
+    expect(await visitor.emitWithAck('message.send', text('f1', v.conversationId, 'via the front node'))).toMatchObject({ ok: true });
+    await atAgent.waitFor((xs) => xs.some((m) => m.clientId === 'f1'));
+    // The front node reads no message log itself: it tells the worker nodes at once instead of their next poll.
+    await until('the worker is woken', () => wakes > 0);
+    off();
+    // The worker node accepts no sockets.
+    await expect(connect(worker.url, { token: adminToken })).rejects.toThrow();
+  });
+
   it('warns at start when PostgreSQL may lose acknowledged writes', async () => {
     const c = new pg.Client({ connectionString: testDb.url });
     await c.connect();

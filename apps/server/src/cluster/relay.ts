@@ -11,6 +11,9 @@ export const CLUSTER_EVENTS = ['inbox.members_changed', 'inbox.channel_changed',
 type ClusterEventName = (typeof CLUSTER_EVENTS)[number];
 
 const CHANNEL = 'huiliu:domain-event';
+const LOG_WAKE = 'huiliu:log-wake';
+/** Messages stored within this window wake the other nodes' log consumers once. */
+const LOG_WAKE_COALESCE_MS = 10;
 
 /**
  * Forwards the cluster events of this node to the others over the Socket.IO adapter's inter-server channel
@@ -38,5 +41,30 @@ export function relayDomainEvents(io: Server, events: DomainEvents): () => void 
   return () => {
     offs.forEach((off) => off());
     io.off(CHANNEL, onRemote);
+  };
+}
+
+/**
+ * A node without the worker role stores messages but does not read the message log; the worker nodes
+ * would otherwise only notice at their consumers' next poll (seconds). This node tells them instead: one
+ * inter-server event per burst of messages, turned into `message.log_wake` on every node that hears it.
+ * Installed on every node: all of them listen, only non-worker nodes send.
+ */
+export function relayLogWakeups(io: Server, events: DomainEvents, opts: { send: boolean }): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const off = opts.send
+    ? events.on('message.created', () => {
+        timer ??= setTimeout(() => {
+          timer = undefined;
+          io.serverSideEmit(LOG_WAKE);
+        }, LOG_WAKE_COALESCE_MS);
+      })
+    : () => {};
+  const onWake = () => events.emit('message.log_wake', {});
+  io.on(LOG_WAKE, onWake);
+  return () => {
+    off();
+    if (timer) clearTimeout(timer);
+    io.off(LOG_WAKE, onWake);
   };
 }

@@ -20,9 +20,17 @@
  * Retries: a ChannelError decides (`retryable`); anything unexpected is treated as temporary. The queue's
  * backoff (exponential with jitter) spaces the attempts; it has no per-failure delay, so a platform's
  * Retry-After is logged but the backoff stands. Status changes are announced as `message.updated`.
+ *
+ * Slow platforms: one send has a deadline (`sendTimeoutMs`, covering every request the adapter makes, whose
+ * own timeouts are cut to what is left of it); past it the attempt is a retryable 'network' failure, retried
+ * with the backoff like any other. And one inbox's sends hold at most `maxPerInbox` of the node's
+ * `concurrency` slots (the queue's group limit on the payload's inboxId), so a platform that answers in 30 s
+ * — or never — delays only its own inbox: the other inboxes' messages keep their slots. A cap per inbox
+ * rather than a separate "slow lane": it needs no guess about which inbox is slow (they all start fast) and
+ * no moving of jobs between queues, and the conversation order (ordering keys) is untouched.
  */
 import type { ChannelType, DeliveryAttempt, FailedDelivery, Message } from '@huiliu/contracts';
-import { ChannelError, type ChannelAdapter, type OutboundAttachment, type OutboundMessage, type ThreadRef } from '@huiliu/channels';
+import { ChannelError, type ChannelAdapter, type ChannelContext, type ChannelHttp, type OutboundAttachment, type OutboundMessage, type ThreadRef } from '@huiliu/channels';
 import type { Readable } from 'node:stream';
 import type { Database, Row, Sql } from '../db/database.ts';
 import { one } from '../db/database.ts';
@@ -51,6 +59,16 @@ const CONSUMER_NAME = 'channel-outbound';
  * attempts reach max_attempts).
  */
 export const MAX_DELIVERY_ATTEMPTS = 8;
+/** Sends in flight on one node, all inboxes together. */
+export const DEFAULT_DELIVERY_CONCURRENCY = 4;
+/**
+ * The whole of one send, all its requests together: long enough for the slowest legitimate send (a media
+ * upload, which adapters allow 120 s, then the message), so a platform that hangs costs one slot this long
+ * at most per attempt.
+ */
+export const DEFAULT_SEND_TIMEOUT_MS = 180_000;
+/** What ChannelContext.http allows a request that names no timeout (channel-config.service.ts). */
+const CHANNEL_HTTP_DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_REFERENCES = 20;
 /** Links platforms fetch media from (WhatsApp, Telegram by URL); rebuilt on every attempt. */
 const MEDIA_URL_TTL_SECONDS = 24 * 3600;
@@ -59,6 +77,17 @@ const MAX_ERROR_LENGTH = 1000;
 export interface DeliverJob {
   workspaceId: string;
   messageId: string;
+  /** The group of the per-inbox limit; absent in jobs queued before it existed (those are not limited). */
+  inboxId?: string;
+}
+
+export interface DeliveryOptions {
+  /** Sends in flight at once on this node (default DEFAULT_DELIVERY_CONCURRENCY). */
+  concurrency?: number;
+  /** Of those, at most this many for one inbox (default: half, at least 1), so a slow platform cannot take them all. */
+  maxPerInbox?: number;
+  /** Deadline of one send, all its requests included (default DEFAULT_SEND_TIMEOUT_MS). */
+  sendTimeoutMs?: number;
 }
 
 /**
@@ -78,6 +107,19 @@ async function streamToBuffer(stream: Readable): Promise<Buffer> {
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
+
+/**
+ * The adapter's context for one send: every request it makes ends by the send's deadline (its own timeout,
+ * or the client's default, cut to what is left), so a send abandoned at the deadline leaves no request
+ * running on behind it.
+ */
+function withDeadline<C>(ctx: ChannelContext<C>, deadlineAt: number): ChannelContext<C> {
+  const http: ChannelHttp = (url, init = {}) =>
+    ctx.http(url, { ...init, timeoutMs: Math.max(1, Math.min(init.timeoutMs ?? CHANNEL_HTTP_DEFAULT_TIMEOUT_MS, deadlineAt - Date.now())) });
+  return { ...ctx, http };
+}
+
+const formatSeconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`);
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
@@ -167,10 +209,12 @@ export function createOutboundDelivery(deps: {
     return jobs;
   };
 
-  function enqueue(tx: Sql, workspaceId: string, conversationId: string, messageId: string): Promise<number> {
+  let sendTimeoutMs = DEFAULT_SEND_TIMEOUT_MS;
+
+  function enqueue(tx: Sql, workspaceId: string, inboxId: string, conversationId: string, messageId: string): Promise<number> {
     return queue().enqueue<DeliverJob>(tx, {
       queue: DELIVER_QUEUE,
-      payload: { workspaceId, messageId },
+      payload: { workspaceId, messageId, inboxId },
       workspaceId,
       // Per conversation, and only among deliveries (keys are global across queues).
       orderingKey: `${DELIVER_QUEUE}:${conversationId}`,
@@ -199,7 +243,7 @@ export function createOutboundDelivery(deps: {
     deliver.forEach((m, i) => { if (!firstSeen.has(m.conversationId)) firstSeen.set(m.conversationId, i); });
     deliver.sort((a, b) => firstSeen.get(a.conversationId)! - firstSeen.get(b.conversationId)! || a.seq - b.seq);
     for (const m of deliver) {
-      await enqueue(tx, m.workspaceId, m.conversationId, m.id);
+      await enqueue(tx, m.workspaceId, m.inboxId, m.conversationId, m.id);
       enqueuedSinceCatchUp++;
     }
   }
@@ -413,12 +457,17 @@ export function createOutboundDelivery(deps: {
     }
 
     let externalId: string;
+    const deadline = AbortSignal.timeout(sendTimeoutMs);
     try {
-      const result = await raceAbort(resolved.adapter.send(outbound, resolved.ctx), ctx.signal);
-      externalId = result.externalId;
-    } catch (err) {
+      const send = resolved.adapter.send(outbound, withDeadline(resolved.ctx, Date.now() + sendTimeoutMs));
+      externalId = (await raceAbort(send, AbortSignal.any([ctx.signal, deadline]))).externalId;
+    } catch (caught) {
       // Stopped or lost the lease: the job is back in the queue (or another worker's); record nothing.
-      if (ctx.signal.aborted || err instanceof LeaseLostError) throw err;
+      if (ctx.signal.aborted || caught instanceof LeaseLostError) throw caught;
+      // Past the deadline the adapter's promise is left behind; its requests end by the same deadline.
+      const err = deadline.aborted && caught === deadline.reason
+        ? new ChannelError('network', `${channelName} did not answer within ${formatSeconds(sendTimeoutMs)}`)
+        : caught;
       const retryable = err instanceof ChannelError ? err.retryable : true;
       if (!retryable || job.attempts >= MAX_DELIVERY_ATTEMPTS) {
         return markFailed(job, ctx, m, describeFailure(channelName, err, job.attempts), elapsed());
@@ -440,7 +489,7 @@ export function createOutboundDelivery(deps: {
     const inboxIds = await inboxes.visibleInboxIds(actor);
     const m = await one(
       db,
-      `SELECT m.direction, m.private, m.delivery_status, m.content, i.channel_type FROM messages m
+      `SELECT m.direction, m.private, m.delivery_status, m.content, m.inbox_id, i.channel_type FROM messages m
        JOIN conversations c ON c.id = m.conversation_id AND c.workspace_id = m.workspace_id
        JOIN inboxes i ON i.id = m.inbox_id AND i.workspace_id = m.workspace_id
        WHERE m.id = $1 AND m.conversation_id = $2 AND m.workspace_id = $3 AND ($4::uuid[] IS NULL OR c.inbox_id = ANY($4::uuid[]))`,
@@ -463,7 +512,7 @@ export function createOutboundDelivery(deps: {
         [messageId, actor.workspaceId],
       );
       if (rows.length === 0) throw conflict('this message is no longer failed (someone retried it already)');
-      await enqueue(tx, actor.workspaceId, conversationId, messageId);
+      await enqueue(tx, actor.workspaceId, m.inbox_id as string, conversationId, messageId);
       return presentUpdated(tx, actor.workspaceId, messageId);
     });
     queue().notify();
@@ -533,20 +582,28 @@ export function createOutboundDelivery(deps: {
 
   return {
     /** Registers the job handler and starts the log consumer (app.ts). */
-    async start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; consumerPollMs?: number; concurrency?: number }): Promise<void> {
+    async start(input: { jobs: JobQueue; /** Read the message log here (worker nodes; default true). */ consume?: boolean; consumerPollMs?: number } & DeliveryOptions): Promise<void> {
       jobs = input.jobs;
       stopped = false;
+      const concurrency = input.concurrency ?? DEFAULT_DELIVERY_CONCURRENCY;
+      const maxPerInbox = Math.min(concurrency, input.maxPerInbox ?? Math.max(1, Math.floor(concurrency / 2)));
+      sendTimeoutMs = input.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+      if (!(sendTimeoutMs > 0)) throw new Error('sendTimeoutMs must be > 0');
       // Sending waits on the platform, not on the database: several conversations go out in parallel
-      // (one conversation is serialized by its ordering key).
-      jobs.register<DeliverJob>(DELIVER_QUEUE, deliver, { concurrency: input.concurrency ?? 4 });
+      // (one conversation is serialized by its ordering key), at most maxPerInbox of them per inbox (see top).
+      jobs.register<DeliverJob>(DELIVER_QUEUE, deliver, { concurrency, groupLimit: { payloadField: 'inboxId', maxRunning: maxPerInbox } });
       // Created at the present position the first time: messages stored before this feature existed are
       // not channel messages, and reading the whole log on the first start would only cost time.
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       if (input.consume !== false) consumer.start();
-      off = events.on('message.created', ({ message }) => {
-        if (message.direction === 'outgoing' && !message.private && message.externalId === null) logBurst.trigger();
-      });
+      const offs = [
+        events.on('message.created', ({ message }) => {
+          if (message.direction === 'outgoing' && !message.private && message.externalId === null) logBurst.trigger();
+        }),
+        events.on('message.log_wake', () => logBurst.trigger()),
+      ];
+      off = () => offs.forEach((o) => o());
     },
 
     async stop(): Promise<void> {

@@ -202,7 +202,7 @@ export function createSessionSync(deps: {
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       if (input.consume !== false) consumer.start();
       // Assignments and resolutions announce themselves; a reopening customer message is left to the poll.
-      offs.push(events.on('conversation.updated', () => logBurst.trigger()));
+      offs.push(events.on('conversation.updated', () => logBurst.trigger()), events.on('message.log_wake', () => logBurst.trigger()));
     },
 
     async stop(): Promise<void> {

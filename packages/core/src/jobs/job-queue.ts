@@ -116,17 +116,33 @@ export interface JobQueue {
   enqueue<P>(sql: Sql, job: EnqueueJob<P>): Promise<number>;
   /** Wakes the claim loop now (cheap when there is nothing to do). */
   notify(): void;
-  /**
-   * `dropPayloadWhenDone`: a finished job keeps no payload (`{}`): for payloads that copy customer content
-   * (a channel's pushed message), which must not outlive the message itself in the jobs table.
-   */
-  register<P>(queue: string, handler: JobHandler<P>, opts?: { concurrency?: number; dropPayloadWhenDone?: boolean }): void;
+  /** Runs `handler` for the jobs of `queue` (see RegisterOptions). */
+  register<P>(queue: string, handler: JobHandler<P>, opts?: RegisterOptions): void;
   start(): Promise<void>;
   /** Stops claiming, waits up to drainMs for running handlers, then aborts them and releases their jobs. */
   stop(opts?: { drainMs?: number }): Promise<void>;
   listDead(workspaceId?: string, opts?: { limit?: number }): Promise<DeadJob[]>;
   /** Requeues a dead job with a fresh attempt budget; false when it is not (or no longer) dead. */
   retryDead(id: number, workspaceId?: string): Promise<boolean>;
+}
+
+export interface RegisterOptions {
+  /** Jobs of this queue run at once on this node. Default 1. */
+  concurrency?: number;
+  /**
+   * A finished job keeps no payload (`{}`): for payloads that copy customer content (a channel's pushed
+   * message), which must not outlive the message itself in the jobs table.
+   */
+  dropPayloadWhenDone?: boolean;
+  /**
+   * At most `maxRunning` jobs with the same value of the payload's `payloadField` (a string) run at once on
+   * this node; jobs without that field are not limited. For queues whose jobs wait on outside parties
+   * (channel.deliver, grouped by inbox): one slow party then holds at most `maxRunning` of the
+   * `concurrency` slots, and the others keep flowing. Per node, not cluster-wide: counting the group's
+   * running jobs in the database would scan the queue on every claim and race between nodes, and the
+   * point is that every node keeps slots for the other groups.
+   */
+  groupLimit?: { payloadField: string; maxRunning: number };
 }
 
 /** Default backoff: 2^attempt seconds capped at one hour, with jitter so failed jobs do not retry in lockstep. */
@@ -150,6 +166,7 @@ interface Registration {
   handler: JobHandler<unknown>;
   concurrency: number;
   dropPayloadWhenDone: boolean;
+  groupLimit: { payloadField: string; maxRunning: number } | undefined;
   active: Set<RunningJob>;
 }
 
@@ -162,20 +179,18 @@ interface RunningJob {
   done: Promise<void>;
 }
 
-const CLAIM_SQL = `
-WITH ready AS (
-  SELECT j.id, (j.status = 'running' AND j.attempts >= j.max_attempts) AS exhausted
-  FROM jobs j
-  WHERE j.queue = $1
+// Due jobs of queue $1 whose ordering-key predecessors are finished (both claims).
+const READY_WHERE = `
+  j.queue = $1
     AND ((j.status = 'queued' AND j.run_at <= now())
       OR (j.status = 'running' AND j.lease_expires_at <= now()))
     AND (j.ordering_key IS NULL OR NOT EXISTS (
       SELECT 1 FROM jobs e
-      WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.status IN ('queued', 'running')))
-  ORDER BY j.run_at, j.id
-  LIMIT $2
-  FOR UPDATE SKIP LOCKED
-), reaped AS (
+      WHERE e.ordering_key = j.ordering_key AND e.id < j.id AND e.status IN ('queued', 'running')))`;
+
+/** After a \`ready (id, exhausted)\` CTE: reaps the exhausted rows, leases the others, returns both. */
+const claimTail = (extraColumn: string) => `
+, reaped AS (
   UPDATE jobs SET status = 'dead', lease_token = NULL, lease_expires_at = NULL, finished_at = now(),
     last_error = 'lease expired on the final attempt (worker crashed or stalled)'
   FROM ready WHERE jobs.id = ready.id AND ready.exhausted
@@ -186,11 +201,54 @@ WITH ready AS (
   FROM ready WHERE jobs.id = ready.id AND NOT ready.exhausted
   RETURNING jobs.id, jobs.payload, jobs.attempts, jobs.workspace_id, jobs.ordering_key, jobs.lease_token
 )
-SELECT id, payload, attempts, workspace_id, ordering_key, lease_token::text AS lease_token, false AS reaped FROM claimed
+SELECT id, payload, attempts, workspace_id, ordering_key, lease_token::text AS lease_token, false AS reaped${extraColumn} FROM claimed
 UNION ALL
-SELECT id, payload, attempts, workspace_id, ordering_key, NULL, true FROM reaped`;
+SELECT id, payload, attempts, workspace_id, ordering_key, NULL, true${extraColumn} FROM reaped`;
 
-// Only future instants: due-but-blocked jobs (ordering key, full concurrency) are woken by the job
+const CLAIM_SQL = `
+WITH ready AS (
+  SELECT j.id, (j.status = 'running' AND j.attempts >= j.max_attempts) AS exhausted
+  FROM jobs j
+  WHERE ${READY_WHERE}
+  ORDER BY j.run_at, j.id
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+)${claimTail('')}`;
+
+/** A job's group ($6: the payload field) when it is a non-empty string, like groupOf(). */
+const GROUP_OF_J = `CASE WHEN jsonb_typeof(j.payload->$6::text) = 'string' THEN NULLIF(j.payload->>$6::text, '') END`;
+
+/**
+ * The claim of a queue with a group limit. $4/$5: the groups running on this node and how many of each;
+ * $6: the payload field; $7: the limit; $8: how many due jobs to look at. Groups already at their limit are
+ * left out before the LIMIT (a long backlog of one slow group cannot fill the window), then each group gets
+ * at most its free places, in due order. \`more\`: some looked-at rows were left for their group's limit, so
+ * the window may have hidden other groups' jobs; the caller claims again for slots still free.
+ */
+const CLAIM_GROUPED_SQL = `
+WITH busy AS (
+  SELECT b.g, b.n FROM unnest($4::text[], $5::int[]) AS b(g, n)
+), candidates AS (
+  SELECT j.id, j.run_at, (j.status = 'running' AND j.attempts >= j.max_attempts) AS exhausted, ${GROUP_OF_J} AS grp
+  FROM jobs j
+  WHERE ${READY_WHERE}
+    AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.g = ${GROUP_OF_J} AND busy.n >= $7::int)
+  ORDER BY j.run_at, j.id
+  LIMIT $8
+  FOR UPDATE SKIP LOCKED
+), ranked AS (
+  SELECT c.id, c.run_at, c.exhausted, c.grp, row_number() OVER (PARTITION BY c.grp ORDER BY c.run_at, c.id) AS rank
+  FROM candidates c
+), ready AS (
+  SELECT r.id, r.exhausted FROM ranked r LEFT JOIN busy b ON b.g = r.grp
+  WHERE r.grp IS NULL OR r.rank + COALESCE(b.n, 0) <= $7::int
+  ORDER BY r.run_at, r.id
+  LIMIT $2
+)${claimTail(', (SELECT count(*) FROM candidates) > (SELECT count(*) FROM ready) AS more')}`;
+/** How many due jobs a grouped claim looks at per free slot. */
+const GROUPED_WINDOW_PER_SLOT = 8;
+
+// Only future instants: due-but-blocked jobs (ordering key, full concurrency, group limit) are woken by the job
 // that unblocks them, and counting them here would spin the timer.
 const NEXT_DUE_SQL = `
 SELECT EXTRACT(EPOCH FROM (min(t) - now())) * 1000 AS ms FROM (
@@ -251,7 +309,7 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
         if (!started) return;
         const free = reg.concurrency - reg.active.size;
         if (free <= 0) continue;
-        const rows = await db.query<ClaimedRow>(CLAIM_SQL, [reg.queue, free, leaseMs]);
+        const rows = await claim(reg, free);
         for (const row of rows) {
           if (row.reaped) {
             logger.warn({ jobId: row.id, queue: reg.queue }, 'job dead: lease expired on its final attempt');
@@ -267,6 +325,23 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
       nextMs = Math.min(nextMs, 1_000);
     }
     armTimer(nextMs);
+  }
+
+  async function claim(reg: Registration, free: number): Promise<ClaimedRow[]> {
+    const limit = reg.groupLimit;
+    if (!limit) return db.query<ClaimedRow>(CLAIM_SQL, [reg.queue, free, leaseMs]);
+    const busy = new Map<string, number>();
+    for (const run of reg.active) {
+      const g = groupOf(run.job.payload, limit.payloadField);
+      if (g !== null) busy.set(g, (busy.get(g) ?? 0) + 1);
+    }
+    const rows = await db.query<ClaimedRow & { more: boolean }>(CLAIM_GROUPED_SQL, [
+      reg.queue, free, leaseMs, [...busy.keys()], [...busy.values()], limit.payloadField, limit.maxRunning, free * GROUPED_WINDOW_PER_SLOT,
+    ]);
+    // Slots left free only because the window was full of capped groups: look again (the groups just
+    // claimed now count as busy, so the next window reaches past them). Ends when a claim finds nothing.
+    if (rows.length > 0 && rows.length < free && rows.some((r) => r.more)) pending = true;
+    return rows;
   }
 
   function armTimer(ms: number): void {
@@ -472,11 +547,18 @@ export function createJobQueue(opts: JobQueueOptions): JobQueue {
 
     notify: wake,
 
-    register<P>(name: string, handler: JobHandler<P>, regOpts: { concurrency?: number; dropPayloadWhenDone?: boolean } = {}): void {
+    register<P>(name: string, handler: JobHandler<P>, regOpts: RegisterOptions = {}): void {
       if (registrations.has(name)) throw new Error(`a handler for queue "${name}" is already registered`);
       const concurrency = regOpts.concurrency ?? 1;
       if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error('concurrency must be an integer ≥ 1');
-      registrations.set(name, { queue: name, handler: handler as JobHandler<unknown>, concurrency, dropPayloadWhenDone: regOpts.dropPayloadWhenDone ?? false, active: new Set() });
+      const groupLimit = regOpts.groupLimit;
+      if (groupLimit && !(groupLimit.payloadField && Number.isInteger(groupLimit.maxRunning) && groupLimit.maxRunning >= 1)) {
+        throw new Error('groupLimit needs a payloadField and an integer maxRunning ≥ 1');
+      }
+      registrations.set(name, {
+        queue: name, handler: handler as JobHandler<unknown>, concurrency, dropPayloadWhenDone: regOpts.dropPayloadWhenDone ?? false,
+        groupLimit: groupLimit ? { payloadField: groupLimit.payloadField, maxRunning: groupLimit.maxRunning } : undefined, active: new Set(),
+      });
       wake();
     },
 
@@ -577,6 +659,13 @@ export async function retryDeadJob(sql: Sql, id: number, workspaceId?: string): 
     [id, workspaceId ?? null],
   );
   return rows.length > 0;
+}
+
+/** The job's group for a group limit: the payload field when it is a non-empty string (GROUP_OF_J in SQL). */
+function groupOf(payload: unknown, field: string): string | null {
+  if (payload === null || typeof payload !== 'object') return null;
+  const v = (payload as Record<string, unknown>)[field];
+  return typeof v === 'string' && v !== '' ? v : null;
 }
 
 function errorMessage(err: unknown): string {

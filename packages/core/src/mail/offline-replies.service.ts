@@ -341,9 +341,13 @@ export function createOfflineReplies(deps: {
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: input.consumerPollMs ?? 2_000, handle: handleLog });
       if (input.consume !== false) consumer.start();
-      off = events.on('message.created', ({ message }) => {
-        if (isReply(message)) logBurst.trigger();
-      });
+      const offs = [
+        events.on('message.created', ({ message }) => {
+          if (isReply(message)) logBurst.trigger();
+        }),
+        events.on('message.log_wake', () => logBurst.trigger()),
+      ];
+      off = () => offs.forEach((o) => o());
       // A wrong host or password shows at start-up, not at the first visitor who needed an email.
       mailer.verify().then(
         () => log.info({ smtp: mailer.endpoint }, 'offline email replies: SMTP server reachable'),

@@ -964,6 +964,7 @@ export function createRoutingService(deps: {
         events.on('message.created', ({ message }) => {
           if (message.direction === 'incoming') logBurst.trigger();
         }),
+        events.on('message.log_wake', () => logBurst.trigger()),
         events.on('conversation.handoff_requested', (e) => {
           background('handoff', db.transaction((tx) => enqueueHandoff(queue(), tx, e)).then(() => queue().notify()));
         }),

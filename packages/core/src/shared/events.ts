@@ -56,6 +56,11 @@ export interface DomainEventMap {
   'presence.updated': { workspaceId: string; userId: string };
   /** The routing queue of a workspace changed (gateway: to supervisors, who re-read GET /routing/queue). */
   'routing.queue_changed': { workspaceId: string };
+  /**
+   * Messages were stored on a node that does not read the message log (no worker role): wake the log
+   * consumers here (relayed across nodes, see apps/server/src/cluster/relay.ts).
+   */
+  'message.log_wake': Record<string, never>;
   /** Routing rules or business hours were saved: every node drops its cached copy (relayed across nodes). */
   'routing.config_changed': { workspaceId: string };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
