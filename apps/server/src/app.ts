@@ -13,6 +13,8 @@ import { pgListener, type PgListener } from '@huiliu/core/jobs/pg-listener';
 import { runConversationSweep } from '@huiliu/core/conversations/lifecycle';
 import { recordReportingFacts } from '@huiliu/core/analytics/reporting.consumer';
 import { createSmtpMailer, parseMailFrom } from '@huiliu/core/mail/mailer';
+import { createDatabaseStorage } from '@huiliu/core/storage/database-storage';
+import { createDiskStorage } from '@huiliu/core/storage/disk-storage';
 import type { Config } from './config.ts';
 import { createServices, type ServiceDeps, type Services } from './services.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -22,7 +24,7 @@ import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { Redis } from 'ioredis';
 import { connectRedis } from './cluster/redis.ts';
 import { redisPresence } from './cluster/presence.ts';
-import { relayDomainEvents } from './cluster/relay.ts';
+import { relayDomainEvents, relayLogWakeups } from './cluster/relay.ts';
 import { alwaysLeader, electLeader, type Leadership } from './cluster/leader.ts';
 import { checkPostgresSafety, checkRedisSafety } from './cluster/safety.ts';
 import { isEmpty, seedDemo, type DemoCredentials } from './setup/seed.ts';
@@ -98,6 +100,9 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const services = createServices({
       db, logger, masterKey, attachmentsDir: join(config.dataDir, 'attachments'), maxUploadBytes: config.maxUploadBytes, ...(mail ? { mail } : {}),
       publicUrl: () => publicUrl,
+      // Attachments in the shared database (HUILIU_STORAGE=database, the default in a cluster): any node serves any file.
+      // Files this node stored on disk before (HUILIU_STORAGE=disk) are moved in on first read.
+      ...(config.storage === 'database' ? { storage: createDatabaseStorage(db, { previous: createDiskStorage(join(config.dataDir, 'attachments')) }) } : {}),
       ...(opts.channelAdapters ? { channelAdapters: opts.channelAdapters } : {}),
       ...(opts.channelPollers ? { channelPollers: opts.channelPollers } : {}),
     });
@@ -134,7 +139,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
     // Reporting is not urgent: read the log once per burst of messages, not once per stored batch.
     let reportingTimer: NodeJS.Timeout | undefined;
-    const offMessage = services.events.on('message.created', () => {
+    const offMessage = onEither(services.events, ['message.created', 'message.log_wake'], () => {
       reportingTimer ??= setTimeout(() => {
         reportingTimer = undefined;
         reporting.wake();
@@ -194,7 +199,9 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
           }
         : {}),
     });
-    const offRelay = redis ? relayDomainEvents(gateway.io, services.events) : () => {};
+    const offRelays = redis
+      ? [relayDomainEvents(gateway.io, services.events), relayLogWakeups(gateway.io, services.events, { send: !consume })]
+      : [];
     // Offline email replies need to know whether a visitor is connected, which only the gateway knows.
     if (services.offlineReplies) {
       await services.offlineReplies.start({ jobs, isContactOnline: gateway.isContactOnline, consume });
@@ -220,7 +227,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         await leadership?.close();
         clearInterval(sweepTimer);
         offMessage();
-        offRelay();
+        offRelays.forEach((off) => off());
         if (reportingTimer) clearTimeout(reportingTimer);
         await gateway.close();
         await app.close();
@@ -246,4 +253,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     await lock?.release();
     throw err;
   }
+}
+
+/** Subscribes one handler to several events; returns one unsubscribe. */
+function onEither(events: Services['events'], names: ('message.created' | 'message.log_wake')[], handler: () => void): () => void {
+  const offs = names.map((n) => events.on(n, handler));
+  return () => offs.forEach((off) => off());
 }

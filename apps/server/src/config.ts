@@ -46,6 +46,7 @@ const Env = z.object({
   HUILIU_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be 1–64 letters, digits or : _ . - (e.g. huiliu: or huiliu-staging:)').default('huiliu:'),
   HUILIU_ROLES: z.string().optional(),
   HUILIU_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1–64 letters, digits or _ . - (e.g. node-a)').optional(),
+  HUILIU_STORAGE: z.enum(['disk', 'database'], { message: 'must be disk (files in HUILIU_DATA_DIR/attachments, one node) or database (the blobs table, shared by every node of a cluster)' }).optional(),
 });
 
 /** Variables whose value may hold a password: a problem with them never echoes the value. */
@@ -74,6 +75,8 @@ export interface Config {
   roles: ReadonlySet<Role>;
   /** This node's name in logs and Redis (default: hostname-pid). */
   nodeId: string;
+  /** Where attachment bytes live: files in the data dir, or the database's blobs table (default in a cluster: every node serves every file). */
+  storage: 'disk' | 'database';
 }
 
 export interface MailConfig {
@@ -110,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (typeof roles !== 'string' && roles.size < ROLES.length && !picked.DATABASE_URL) {
     problems.push('HUILIU_ROLES: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL (and REDIS_URL), or run all roles in one process');
   }
+  // The database store reads a blob whole and sends it as hex text (database-storage.ts): 200 MB at most.
+  const storage = picked.HUILIU_STORAGE ?? (picked.REDIS_URL ? 'database' : 'disk');
+  if (storage === 'database' && Number(picked.HUILIU_MAX_UPLOAD_MB) > 200) {
+    problems.push(`HUILIU_MAX_UPLOAD_MB: at most 200 with attachments in the database (HUILIU_STORAGE=database${picked.HUILIU_STORAGE ? '' : ', the default with REDIS_URL'}) — lower it, or set HUILIU_STORAGE=disk on a single node`);
+  }
   if (!r.success || problems.length || typeof roles === 'string') throw new ConfigError(problems);
   const e = r.data;
   return {
@@ -130,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: e.HUILIU_REDIS_PREFIX,
     roles,
     nodeId: e.HUILIU_NODE_ID ?? `${hostname()}-${process.pid}`,
+    storage: e.HUILIU_STORAGE ?? (e.REDIS_URL ? 'database' : 'disk'),
   };
 }
 

@@ -55,6 +55,27 @@ describe('configuration', () => {
     expect(bad).not.toContain('s3cret');
   });
 
+  it('keeps attachments on disk by default and in the database in a cluster; refuses an unknown store', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(loadConfig({}).storage).toBe('disk');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).storage).toBe('disk');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://r:6379' }).storage).toBe('database');
+    expect(loadConfig({ HUILIU_STORAGE: 'database' }).storage).toBe('database');
+    expect(loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://r:6379', HUILIU_STORAGE: 'disk' }).storage).toBe('disk');
+    expect(problems({ HUILIU_STORAGE: 's3' }).join('\n')).toMatch(/HUILIU_STORAGE: must be disk \(.*\) or database \(.*\) \(got "s3"\)/);
+    // The database store reads a blob whole: a huge upload limit with it is a mistake caught at start.
+    expect(problems({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://r:6379', HUILIU_MAX_UPLOAD_MB: '500' }).join('\n'))
+      .toMatch(/HUILIU_MAX_UPLOAD_MB: at most 200 with attachments in the database \(HUILIU_STORAGE=database, the default with REDIS_URL\) — lower it/);
+    expect(loadConfig({ HUILIU_STORAGE: 'database', HUILIU_MAX_UPLOAD_MB: '200' }).maxUploadBytes).toBe(200 * 1024 * 1024);
+  });
+
   it('treats empty variables as unset and trims a trailing slash from the public URL', () => {
     const c = loadConfig({ PORT: '', HUILIU_PUBLIC_URL: 'https://support.example.com/' });
     expect(c.port).toBe(3000);

@@ -71,10 +71,12 @@ export async function startTestServer(opts: {
   channelAdapters?: HuiliuOptions['channelAdapters'];
   /** Delay before a failed job's retry (default: exponential with jitter); channel tests make retries fast. */
   jobBackoff?: HuiliuOptions['jobBackoff'];
+  /** Where attachments live (HUILIU_STORAGE; default disk, as on a single node). */
+  storage?: 'disk' | 'database';
 } = {}): Promise<TestServer> {
   const testDb = await createTestDatabase();
   const dataDir = await mkdtemp(join(tmpdir(), 'huiliu-test-'));
-  const config = { ...loadConfig({ PORT: '0', HOST: '127.0.0.1', HUILIU_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }) };
+  const config = { ...loadConfig({ PORT: '0', HOST: '127.0.0.1', HUILIU_DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...(opts.storage ? { HUILIU_STORAGE: opts.storage } : {}) }) };
   const node = await startHuiliu({
     config, db: testDb.db, seed: false, logger: createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     ...(opts.channelAdapters ? { channelAdapters: opts.channelAdapters } : {}),
