@@ -80,6 +80,9 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
   let db: Database | undefined = opts.db;
   let listener: PgListener | undefined;
   let redis: Redis | undefined;
+  // What a start that fails half-way must undo (newest first), so the process can exit and a held
+  // scheduler lock, a listening port or Redis connections do not outlive it.
+  const undo: (() => Promise<unknown>)[] = [];
   const roles = config.roles;
   try {
     if (!db) {
@@ -176,12 +179,14 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
             ? electLeader(config.databaseUrl, { logger, onElected, onDeposed, ...(opts.cluster?.leaderRetryMs ? { retryMs: opts.cluster.leaderRetryMs } : {}) })
             : alwaysLeader(onElected);
         })();
+    if (leadership) undo.push(() => leadership.close());
 
     let ready = false;
     const { app } = await buildHttpServer(services, {
       version: VERSION, publicUrl: config.publicUrl, isReady: () => ready, api: roles.has('api'),
       ...(opts.rateLimitFactor ? { rateLimitFactor: opts.rateLimitFactor } : {}),
     });
+    undo.push(() => app.close());
     await app.listen({ port: config.port, host: config.host });
     if (config.port === 0) publicUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     // Every node has the gateway: a node without the realtime role accepts no connections but still
@@ -190,17 +195,21 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
       ...opts.realtime,
       ...(redis
         ? {
-            adapter: createAdapter(redis, { streamName: `${config.redisPrefix}socket.io`, sessionKeyPrefix: `${config.redisPrefix}sio:session:`, maxLen: 100_000 }),
+            // Own stream and pub/sub channels per installation (HUILIU_REDIS_PREFIX), so installations and
+            // test runs sharing one Redis never hear each other.
+            adapter: createAdapter(redis, { streamName: `${config.redisPrefix}socket.io`, channelPrefix: `${config.redisPrefix}socket.io`, maxLen: 100_000 }),
             presence: redisPresence({
               redis, prefix: config.redisPrefix, nodeId: config.nodeId, logger,
               onAgentGone: (a) => void services.routing.agentDisconnected(a).catch((err: unknown) => logger.warn({ err }, 'presence: disconnect of an agent on a dead node not recorded')),
+              onAgentBack: (a) => void services.routing.agentConnected(a).catch((err: unknown) => logger.warn({ err }, 'presence: agent back after a pause not recorded')),
               ...(opts.cluster?.presenceHeartbeatMs ? { heartbeatMs: opts.cluster.presenceHeartbeatMs } : {}),
             }),
           }
         : {}),
     });
+    undo.push(() => gateway.close());
     const offRelays = redis
-      ? [relayDomainEvents(gateway.io, services.events), relayLogWakeups(gateway.io, services.events, { send: !consume })]
+      ? [relayDomainEvents(gateway.io, services.events, redis), relayLogWakeups(gateway.io, services.events, { send: !consume })]
       : [];
     // Offline email replies need to know whether a visitor is connected, which only the gateway knows.
     if (services.offlineReplies) {
@@ -210,6 +219,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
       logger.info('offline email replies are off: set SMTP_URL and HUILIU_MAIL_FROM to email agents\' replies to visitors who left');
     }
     if (consume) {
+      undo.push(() => jobs.stop({ drainMs: 1_000 }));
       await jobs.start();
       // Long-running inbound channels (IMAP…): one node per inbox, by lease (channel-pollers.ts).
       await services.channelPollers.start();
@@ -247,6 +257,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
       })());
     return { services, gateway, jobs, url, port, demo, warnings, isScheduler: () => leadership?.isLeader ?? false, close };
   } catch (err) {
+    for (const step of undo.reverse()) await step().catch(() => {});
     redis?.disconnect();
     await listener?.close().catch(() => {});
     if (db && !opts.db) await db.close().catch(() => {});

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { createLogger } from '@huiliu/core/shared/logger';
 import { DataDirLockedError } from '@huiliu/core/db/data-dir-lock';
-import { ConfigError, loadConfig, parseRoles, type Config } from './config.ts';
+import { ConfigError, loadConfig, parseRoles, ROLES, type Config } from './config.ts';
 import { RedisUnavailableError } from './cluster/redis.ts';
 import { startHuiliu, VERSION, type Huiliu } from './app.ts';
 import { adminCreate } from './cli/admin-create.ts';
@@ -40,7 +40,7 @@ async function start(config: Config): Promise<void> {
   const lines = [
     '',
     `  Huiliu ${VERSION} is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}${config.redisUrl ? ', cluster mode with Redis' : ''}) — started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
-    ...(config.roles.size < 4 || config.redisUrl ? [`  Node ${config.nodeId}, roles: ${[...config.roles].join(', ')}`] : []),
+    ...(config.roles.size < ROLES.length || config.redisUrl ? [`  Node ${config.nodeId}, roles: ${[...config.roles].join(', ')}`] : []),
     ...node.warnings.map((w) => `  WARNING: ${w}`),
     '',
     `  Agent workbench ${base}/   ← sign in here`,
@@ -92,7 +92,7 @@ program
         const roles = parseRoles(o.roles);
         if (typeof roles === 'string') throw new Error(`--roles: ${roles}`);
         // The same rule as HUILIU_ROLES: a split node needs the shared database.
-        if (roles.size < 4 && !config.databaseUrl) throw new Error('--roles: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL (and REDIS_URL), or run all roles in one process');
+        if (roles.size < ROLES.length && !config.databaseUrl) throw new Error('--roles: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL (and REDIS_URL), or run all roles in one process');
         config = { ...config, roles };
       }
       await start(config);

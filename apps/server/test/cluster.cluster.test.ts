@@ -21,6 +21,7 @@ const prefix = `huiliu-test-${randomBytes(4).toString('hex')}:`;
 const secret = randomBytes(32).toString('hex');
 let testDb: TestDatabase;
 const nodes: Huiliu[] = [];
+const names = new Map<Huiliu, string>();
 const dirs: string[] = [];
 const sockets: Socket[] = [];
 
@@ -36,6 +37,7 @@ async function startNode(name: string, env: Record<string, string> = {}, seed = 
     cluster: { presenceHeartbeatMs: 200, leaderRetryMs: 200 },
   });
   nodes.push(node);
+  names.set(node, name);
   return node;
 }
 
@@ -218,6 +220,43 @@ describe('cluster mode (PostgreSQL + Redis, two nodes)', () => {
     off();
     // The worker node accepts no sockets.
     await expect(connect(worker.url, { token: adminToken })).rejects.toThrow();
+  });
+
+  it('a node reaped while paused registers its sockets again and reports its agents back', async () => {
+    const agent = await connect(b.url, { token: adminToken });
+    expect(agent.connected).toBe(true);
+    const redis = new Redis(REDIS_URL);
+    // Instances are named <HUILIU_NODE_ID>.<random>.
+    const instance = (await redis.zrange(`${prefix}nodes`, 0, -1)).find((n) => n.startsWith(`${names.get(b)}.`));
+    expect(instance).toBeDefined();
+    const fields = await redis.hkeys(`${prefix}node:${instance}:agents`);
+    expect(fields.length).toBeGreaterThan(0);
+    // What another node's reaper does to an instance that stopped heartbeating (SIGSTOP past the stale time).
+    await redis.zrem(`${prefix}nodes`, instance!);
+    await redis.del(`${prefix}node:${instance}:agents`);
+    await until('the instance is back with its agents', async () =>
+      (await redis.zscore(`${prefix}nodes`, instance!)) !== null && (await redis.hkeys(`${prefix}node:${instance}:agents`)).length === fields.length);
+    redis.disconnect();
+  });
+
+  it('after its Redis connection drops and comes back, a node resyncs what relayed events would have told it', async () => {
+    let resyncs = 0;
+    const off = b.services.events.on('cluster.resync', () => resyncs++);
+    const redis = new Redis(REDIS_URL);
+    const list = (await redis.client('LIST')) as string;
+    const ids = list.split('\n').filter((l) => l.includes(` name=huiliu-${names.get(b)} `)).map((l) => /(?:^| )id=(\d+)/.exec(l)![1]!);
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) await redis.client('KILL', 'ID', id);
+    redis.disconnect();
+    await until('the resync', () => resyncs > 0, 15_000);
+    off();
+    // Still part of the cluster: fan-out from A reaches a socket on B.
+    const v = await visitorOn(a);
+    const agent = await connect(b.url, { token: adminToken });
+    const atAgent = collect(agent, 'message.created');
+    const visitor = await connect(a.url, { visitorToken: v.token });
+    expect(await visitor.emitWithAck('message.send', text('k1', v.conversationId, 'after the reconnect'))).toMatchObject({ ok: true });
+    await atAgent.waitFor((xs) => xs.some((m) => m.clientId === 'k1'));
   });
 
   it('warns at start when PostgreSQL may lose acknowledged writes', async () => {

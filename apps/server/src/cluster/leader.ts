@@ -31,7 +31,9 @@ export function electLeader(url: string, opts: { logger: Logger; onElected(): vo
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
 
-  const depose = (why: string) => {
+  /** Only the current connection's loss counts: a late 'end' of an old one must not depose the new one. */
+  const depose = (c: pg.Client | undefined, why: string) => {
+    if (c !== client) return;
     client = undefined;
     if (!leader) return;
     leader = false;
@@ -45,11 +47,13 @@ export function electLeader(url: string, opts: { logger: Logger; onElected(): vo
     if (closed) return;
     try {
       if (!client) {
-        const c = new pg.Client({ connectionString: url, application_name: 'huiliu-leader' });
-        c.on('error', (err) => depose(err.message));
-        c.on('end', () => depose('connection ended'));
-        await c.connect();
+        // keepAlive + query_timeout: a half-open connection (host or network gone) is noticed in seconds, not
+        // after the kernel's 2 h keepalive default, so a cut-off leader steps down.
+        const c = new pg.Client({ connectionString: url, application_name: 'huiliu-leader', keepAlive: true, keepAliveInitialDelayMillis: 10_000, query_timeout: retryMs * 2 });
+        c.on('error', (err) => depose(c, err.message));
+        c.on('end', () => depose(c, 'connection ended'));
         client = c;
+        await c.connect();
       }
       if (leader) await client.query('SELECT 1');
       else {
@@ -62,7 +66,7 @@ export function electLeader(url: string, opts: { logger: Logger; onElected(): vo
       }
     } catch (err) {
       const c = client;
-      depose(err instanceof Error ? err.message : String(err));
+      depose(c, err instanceof Error ? err.message : String(err));
       await c?.end().catch(() => {});
     }
     if (!closed) {

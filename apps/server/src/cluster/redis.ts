@@ -3,7 +3,7 @@ import type { Logger } from '@huiliu/core/shared/logger';
 
 /**
  * Redis connections of a cluster node. Redis holds nothing that cannot be rebuilt (messages live in
- * PostgreSQL): the Socket.IO stream between nodes, connection-recovery sessions and live presence.
+ * PostgreSQL): the Socket.IO stream between nodes and live presence.
  * Commands issued while Redis is unreachable wait in ioredis' offline queue and run after the reconnect,
  * so a Redis restart delays fan-out instead of dropping it.
  */

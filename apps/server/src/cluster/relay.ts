@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Server } from 'socket.io';
 import type { DomainEventMap, DomainEventName, DomainEvents } from '@huiliu/core/shared/events';
 
@@ -15,12 +16,20 @@ const LOG_WAKE = 'huiliu:log-wake';
 /** Messages stored within this window wake the other nodes' log consumers once. */
 const LOG_WAKE_COALESCE_MS = 10;
 
+/** After Redis is back, wait this long (the adapter's own subscriber reconnects too) before resyncing. */
+const RESYNC_DELAY_MS = 2_000;
+
 /**
  * Forwards the cluster events of this node to the others over the Socket.IO adapter's inter-server channel
- * (`serverSideEmit`, the Redis stream in cluster mode: a Redis restart delays these, it does not drop them),
- * and re-emits theirs locally. Events received from another node are not forwarded again.
+ * (`serverSideEmit`), and re-emits theirs locally. Events received from another node are not forwarded
+ * again.
+ *
+ * The adapter sends these with Redis PUBLISH (unlike room broadcasts, which go through the stream), so a
+ * node whose connection was down misses them for good. Hence `cluster.resync` after every reconnect: the
+ * node drops its caches and recomputes rooms from the database, which is what the missed events would
+ * have made it do.
  */
-export function relayDomainEvents(io: Server, events: DomainEvents): () => void {
+export function relayDomainEvents(io: Server, events: DomainEvents, redis: Redis): () => void {
   let replaying = false;
   const names = new Set<string>(CLUSTER_EVENTS);
   const offs = CLUSTER_EVENTS.map((name) =>
@@ -38,9 +47,26 @@ export function relayDomainEvents(io: Server, events: DomainEvents): () => void 
     }
   };
   io.on(CHANNEL, onRemote);
+  let wasDown = false;
+  let resyncTimer: NodeJS.Timeout | undefined;
+  const onDown = () => {
+    wasDown = true;
+  };
+  const onReady = () => {
+    if (!wasDown) return;
+    wasDown = false;
+    clearTimeout(resyncTimer);
+    resyncTimer = setTimeout(() => events.emit('cluster.resync', {}), RESYNC_DELAY_MS);
+    resyncTimer.unref();
+  };
+  redis.on('close', onDown);
+  redis.on('ready', onReady);
   return () => {
     offs.forEach((off) => off());
     io.off(CHANNEL, onRemote);
+    redis.off('close', onDown);
+    redis.off('ready', onReady);
+    clearTimeout(resyncTimer);
   };
 }
 

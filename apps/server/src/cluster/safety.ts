@@ -25,7 +25,7 @@ export async function checkRedisSafety(redis: Redis): Promise<string[]> {
     const policy = (await redis.config('GET', 'maxmemory-policy')) as string[];
     const maxmemory = (await redis.config('GET', 'maxmemory')) as string[];
     if (policy[1] && policy[1] !== 'noeviction' && maxmemory[1] !== '0') {
-      warnings.push(`Redis maxmemory-policy is ${policy[1]}: under memory pressure Redis evicts the realtime stream, recovery sessions and presence — set maxmemory-policy noeviction (or maxmemory 0)`);
+      warnings.push(`Redis maxmemory-policy is ${policy[1]}: under memory pressure Redis evicts the realtime stream and presence — set maxmemory-policy noeviction (or maxmemory 0)`);
     }
   } catch (err) {
     // Managed Redis services often disable CONFIG; say what could not be checked.

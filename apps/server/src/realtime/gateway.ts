@@ -71,16 +71,12 @@ export function createGateway(httpServer: HttpServer | undefined, s: Services, o
   const rate = opts.eventsPerSecond ?? 30;
   const presence = opts.presence ?? localPresence();
   const maxBufferedBytes = opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  // Reconnects recover through our own resync from the client's last seq (the database is the source,
+  // every replay is authorized), not Socket.IO's connection-state recovery: in socket.io 4.8 a recovered
+  // socket is handed its missed packets and old rooms in the Socket constructor, BEFORE the auth middleware
+  // runs, so a session revoked while disconnected would still receive them.
   const io = new Server({
-    ...(opts.adapter
-      ? {
-          adapter: opts.adapter,
-          // A client back within 2 minutes (its node restarted, a network blip) gets the events it missed
-          // from the Redis stream and keeps its rooms; our own seq-based resync still runs on top. Not
-          // on a single node: the in-memory adapter would keep every broadcast packet for 2 minutes.
-          connectionStateRecovery: { maxDisconnectionDuration: 120_000, skipMiddlewares: false },
-        }
-      : {}),
+    ...(opts.adapter ? { adapter: opts.adapter } : {}),
     path: '/socket.io',
     serveClient: false,
     maxHttpBufferSize: 256 * 1024,
@@ -298,6 +294,12 @@ export function createGateway(httpServer: HttpServer | undefined, s: Services, o
       for (const id of sessionIds) {
         io.to(rooms.session(id)).emit('session.revoked', { reason });
         io.in(rooms.session(id)).disconnectSockets(true);
+      }
+    }),
+    s.events.on('cluster.resync', async () => {
+      for (const socket of io.of('/').sockets.values()) {
+        const a = (socket.data as SocketData).actor;
+        if (a.kind === 'user') await joinAgentRooms(socket, a).catch((err: unknown) => log.warn({ err }, 'realtime: rooms not recomputed'));
       }
     }),
     s.events.on('inbox.members_changed', async ({ workspaceId }) => {

@@ -325,6 +325,8 @@ export function createRoutingService(deps: {
   interface RoutingConfig { rules: RoutingRule[]; schedules: Map<string, BusinessSchedule> }
   const configCache = new Map<string, RoutingConfig>();
   const configGeneration = new Map<string, number>();
+  /** Bumped when every workspace's copy is dropped at once (cluster.resync). */
+  let allGeneration = 0;
 
   function invalidateRoutingConfig(workspaceId: string): void {
     configCache.delete(workspaceId);
@@ -335,13 +337,14 @@ export function createRoutingService(deps: {
     const cached = configCache.get(workspaceId);
     if (cached) return cached;
     const generation = configGeneration.get(workspaceId) ?? 0;
+    const all = allGeneration;
     const [set, schedules] = await Promise.all([
       one(db, `SELECT rules FROM routing_rule_sets WHERE workspace_id = $1`, [workspaceId]),
       loadSchedules(db, workspaceId),
     ]);
     const config: RoutingConfig = { rules: (set?.rules as RoutingRule[] | undefined) ?? [], schedules };
     // A save while we were reading: do not cache what may already be stale.
-    if ((configGeneration.get(workspaceId) ?? 0) === generation) configCache.set(workspaceId, config);
+    if ((configGeneration.get(workspaceId) ?? 0) === generation && allGeneration === all) configCache.set(workspaceId, config);
     return config;
   }
 
@@ -961,6 +964,10 @@ export function createRoutingService(deps: {
       if (input.consume !== false) consumer.start();
       offs.push(
         events.on('routing.config_changed', ({ workspaceId }) => invalidateRoutingConfig(workspaceId)),
+        events.on('cluster.resync', () => {
+          allGeneration++;
+          configCache.clear();
+        }),
         events.on('message.created', ({ message }) => {
           if (message.direction === 'incoming') logBurst.trigger();
         }),
@@ -996,7 +1003,7 @@ export function createRoutingService(deps: {
     /** Queue overflow actions: later modules (tickets, SLA) register their own kinds here. */
     overflowActions,
 
-    /** Drops the cached rules and schedules of a workspace (after a save; this node only, see routingConfig). */
+    /** Drops this node's cached rules and schedules of a workspace (other nodes hear routing.config_changed). */
     invalidateRoutingConfig,
 
     /** Business hours changed: conversations waiting for a team that is open now may be routed. */
@@ -1020,7 +1027,7 @@ export function createRoutingService(deps: {
     },
 
     /** A socket of the agent connected: cancels a pending disconnect timeout (epoch) and marks them seen. */
-    async agentConnected(actor: UserActor): Promise<void> {
+    async agentConnected(actor: Pick<UserActor, 'workspaceId' | 'userId'>): Promise<void> {
       await db.query(`UPDATE agent_presence SET epoch = epoch + 1, last_seen_at = now() WHERE user_id = $1 AND workspace_id = $2`, [actor.userId, actor.workspaceId]);
     },
 

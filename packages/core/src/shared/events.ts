@@ -61,6 +61,11 @@ export interface DomainEventMap {
    * consumers here (relayed across nodes, see apps/server/src/cluster/relay.ts).
    */
   'message.log_wake': Record<string, never>;
+  /**
+   * This node may have missed events relayed from other nodes (its Redis connection was down; the relay is
+   * Redis pub/sub, which does not replay): drop per-node caches and recompute per-node state from the database.
+   */
+  'cluster.resync': Record<string, never>;
   /** Routing rules or business hours were saved: every node drops its cached copy (relayed across nodes). */
   'routing.config_changed': { workspaceId: string };
   /** A visitor's position in the routing queue changed (null: they left the queue). */
