@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 
+/** The problems loadConfig reports for an environment (none when it loads). */
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (err) {
+    return (err as ConfigError).problems;
+  }
+}
+
 describe('configuration', () => {
   it('has working defaults: port 3000, ./data, embedded database', () => {
     const c = loadConfig({});
@@ -39,14 +49,6 @@ describe('configuration', () => {
   });
 
   it('refuses unknown roles, a split or Redis without PostgreSQL, and never echoes the Redis password', () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return [];
-      } catch (err) {
-        return (err as ConfigError).problems;
-      }
-    };
     expect(problems({ DATABASE_URL: 'postgres://h/db', HUILIU_ROLES: 'api,cron' }).join('\n')).toMatch(/HUILIU_ROLES: unknown role "cron"; use all or a comma list of api, realtime, worker, scheduler/);
     expect(problems({ HUILIU_ROLES: 'worker' }).join('\n')).toMatch(/HUILIU_ROLES: splitting roles across processes needs a shared PostgreSQL — set DATABASE_URL/);
     expect(problems({ REDIS_URL: 'redis://r:6379' }).join('\n')).toMatch(/REDIS_URL: cluster mode needs PostgreSQL too — set DATABASE_URL/);
@@ -56,14 +58,6 @@ describe('configuration', () => {
   });
 
   it('keeps attachments on disk by default and in the database in a cluster; refuses an unknown store', () => {
-    const problems = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-        return [];
-      } catch (err) {
-        return (err as ConfigError).problems;
-      }
-    };
     expect(loadConfig({}).storage).toBe('disk');
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db' }).storage).toBe('disk');
     expect(loadConfig({ DATABASE_URL: 'postgres://h/db', REDIS_URL: 'redis://r:6379' }).storage).toBe('database');
