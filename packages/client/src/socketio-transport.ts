@@ -20,6 +20,14 @@ export interface SocketIoTransportOptions {
 }
 
 const DEFAULT_ACK_TIMEOUT_MS = 10_000;
+/**
+ * Handshake refusals that say "not now" rather than "not you": the server's database restarting, a rate
+ * limit. Socket.IO stops reconnecting after ANY middleware refusal, which would leave a widget offline for
+ * good after a server-side blip; for these we keep trying, with backoff.
+ */
+const TRANSIENT_REFUSALS: ReadonlySet<string> = new Set(['internal', 'rate_limited', 'transport']);
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 30_000;
 
 /** `Transport` over socket.io-client: WebSocket only, automatic reconnection, acks with a timeout. */
 export function createSocketIoTransport(options: SocketIoTransportOptions): Transport {
@@ -48,6 +56,30 @@ export function createSocketIoTransport(options: SocketIoTransportOptions): Tran
     ...options.socketOptions,
   });
   const defaultTimeout = options.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+  let wanted = false;
+  let retryDelay = RETRY_MIN_MS;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  socket.on('connect', () => {
+    retryDelay = RETRY_MIN_MS;
+  });
+  /** Whether the last refusal is being retried here (set before any handler sees the error). */
+  let retrying = false;
+  const retriesAfter = (err: Error & { data?: unknown }): boolean => {
+    if (socket.active || !wanted || !TRANSIENT_REFUSALS.has(toConnectError(err, false).code)) return false;
+    if (!retryTimer) {
+      // Jitter spreads the reconnects of many clients after a server restart.
+      const delay = retryDelay * (0.5 + Math.random());
+      retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        if (wanted && !socket.connected) socket.connect();
+      }, delay);
+    }
+    return true;
+  };
+  socket.on('connect_error', (err: Error & { data?: unknown }) => {
+    retrying = retriesAfter(err);
+  });
 
   const listen = (event: string, handler: (...args: never[]) => void): Unsubscribe => {
     const h = handler as (...args: unknown[]) => void;
@@ -62,9 +94,13 @@ export function createSocketIoTransport(options: SocketIoTransportOptions): Tran
       return socket.connected;
     },
     connect() {
+      wanted = true;
       socket.connect();
     },
     disconnect() {
+      wanted = false;
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
       socket.disconnect();
     },
     emit(event, payload, emitOptions) {
@@ -94,7 +130,7 @@ export function createSocketIoTransport(options: SocketIoTransportOptions): Tran
     },
     onConnectError(handler) {
       return listen('connect_error', (err: Error & { data?: unknown }) =>
-        handler(toConnectError(err, socket.active)),
+        handler(toConnectError(err, socket.active || retrying)),
       );
     },
   };

@@ -16,8 +16,17 @@ const transports: Transport[] = [];
 beforeAll(async () => {
   http = createServer();
   io = new Server(http);
+  let flakyRefusals = 0;
   io.use((socket, next) => {
-    if ((socket.handshake.auth as { token?: string }).token === 'good') return next();
+    const token = (socket.handshake.auth as { token?: string }).token;
+    if (token === 'good') return next();
+    // The server's database restarting: two refusals with `internal`, then it lets the client in.
+    if (token === 'flaky' && flakyRefusals++ >= 2) return next();
+    if (token === 'flaky') {
+      const err = new Error('something went wrong on our side') as Error & { data: unknown };
+      err.data = { code: 'internal', message: 'something went wrong on our side' };
+      return next(err);
+    }
     const err = new Error('your session is invalid') as Error & { data: unknown };
     err.data = { code: 'session_expired', message: 'your session is invalid' };
     next(err);
@@ -100,5 +109,17 @@ describe('socket.io transport', () => {
     t.connect();
     await vi.waitFor(() => expect(errors).toHaveLength(1));
     expect(errors[0]).toEqual({ code: 'session_expired', message: 'your session is invalid', willRetry: false });
+    // Refused for who it is: no further attempt.
+    await new Promise((r) => setTimeout(r, 1_600));
+    expect(errors).toHaveLength(1);
+  });
+
+  it('keeps trying after a transient refusal (the server had an internal error) until it gets in', async () => {
+    const t = open({ token: 'flaky' });
+    const errors: ConnectError[] = [];
+    t.onConnectError((e) => errors.push(e));
+    t.connect();
+    await vi.waitFor(() => expect(t.connected).toBe(true), { timeout: 10_000 });
+    expect(errors.map((e) => [e.code, e.willRetry])).toEqual([['internal', true], ['internal', true]]);
   });
 });

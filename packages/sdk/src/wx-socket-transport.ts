@@ -276,13 +276,19 @@ class WxSocketTransport implements Transport {
         for (const h of [...this.connectListeners]) safely(h);
         return;
       case 'connect_error': {
+        const refusal = toConnectError(packet.data);
+        // "Not now" (the server's database restarting, a rate limit): keep trying with backoff, as the web
+        // transport does.
+        if (TRANSIENT_REFUSALS.has(refusal.code)) {
+          this.lost(refusal.message);
+          return;
+        }
         // The server's auth middleware refused us (bad or expired token, origin): retrying cannot help.
         this.active = false;
         this.unhookWx();
         this.teardown('refused');
         this.rejectPending();
-        const error = toConnectError(packet.data);
-        for (const h of [...this.errorListeners]) safely(() => h(error));
+        for (const h of [...this.errorListeners]) safely(() => h(refusal));
         return;
       }
       case 'disconnect': {
@@ -442,6 +448,9 @@ function isPermanentWxError(errMsg: string): boolean {
 }
 
 /** The server refuses with `next(err)` where `err.data` is `{ code, message }` (see apps/server gateway). */
+/** Handshake refusals that mean "not now" rather than "not you" (see packages/client's transport). */
+const TRANSIENT_REFUSALS: ReadonlySet<string> = new Set(['internal', 'rate_limited', 'transport']);
+
 function toConnectError(packet: { message: string; data?: unknown }): ConnectError {
   type Shape = { code?: unknown; message?: unknown };
   const data = packet.data as (Shape & { error?: Shape }) | null | undefined;

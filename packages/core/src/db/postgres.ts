@@ -11,7 +11,14 @@ const types = {
 };
 
 export async function openPostgres(url: string, opts: { max?: number } = {}): Promise<Database & { pool: pg.Pool }> {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, types: types as pg.CustomTypesConfig });
+  const pool = new pg.Pool({
+    connectionString: url, max: opts.max ?? 10, types: types as pg.CustomTypesConfig,
+    // A PostgreSQL restart or a dead network must surface as errors the callers retry, never as a wait
+    // that never ends: bounded waits for a connection, and TCP keepalive to notice half-open sockets.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
   // An idle client that loses its server (restart) emits 'error'; the pool replaces it. Without a
   // listener Node would crash the process.
   pool.on('error', () => {});
@@ -29,16 +36,20 @@ export async function openPostgres(url: string, opts: { max?: number } = {}): Pr
     query: base.query,
     async transaction(fn) {
       const client = await pool.connect();
+      // A connection that failed under us (server restarted, network) must not go back to the pool.
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        });
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     exec: async (text) => {
