@@ -32,6 +32,16 @@ export default defineConfig({
         test: { name: 'cluster', include: ['apps/*/test/**/*.cluster.test.ts'], env: { HUILIU_TEST_DB: 'postgres' } },
       },
       {
+        // The short fault harness (docs/durability.md): its own PostgreSQL, Redis and Huiliu processes, a few minutes.
+        extends: true,
+        test: {
+          name: 'chaos',
+          include: ['apps/*/test/**/*.chaos.test.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // Browser end-to-end tests: real Chromium (CHROMIUM_PATH, default /usr/bin/chromium) against Huiliu
         // started as a user starts it (child process, embedded database). Needs `npm run build:ui` first
         // (npm test does it).

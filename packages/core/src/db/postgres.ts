@@ -22,6 +22,12 @@ export async function openPostgres(url: string, opts: { max?: number } = {}): Pr
   // An idle client that loses its server (restart) emits 'error'; the pool replaces it. Without a
   // listener Node would crash the process.
   pool.on('error', () => {});
+  // The pool listens for errors only while a client is idle. A checked-out client whose server goes away
+  // between two queries of a transaction (a PostgreSQL restart) emits 'error' with nobody listening, which
+  // would crash the process; its next query fails anyway and the transaction releases it as broken.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   await pool.query('SELECT 1');
   const wrap = (q: { query: pg.Pool['query'] }): Sql => ({
     async query<T extends Row>(text: string, params?: readonly unknown[]) {
