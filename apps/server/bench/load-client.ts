@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
 
@@ -9,18 +10,24 @@ import { io, type Socket } from 'socket.io-client';
  * Protocol with the parent (IPC): ← setup, → connected, ← go, → result. The same code drives both the
  * Huiliu server and the bare relay baseline.
  *
- * Message k (0-based, global) is sent by visitor k % V as its seq floor(k / V), with clientId `m:<k>`.
+ * Message k (0-based, global) is sent by visitor k % V as its seq floor(k / V), with clientId `m<run>:<k>`.
+ * `<run>` is random per load: a later load on the same conversations (the cluster bench measures one node,
+ * then N nodes, on one database) must not reuse a clientId, which the server treats as a retry (no broadcast).
  * Latency = agent receipt − visitor send, both from this process's performance.now().
  */
 export interface LoadSetup {
   type: 'setup';
+  /** The server every socket connects to, unless `urls` + per-socket `node` say otherwise (cluster runs). */
   url: string;
-  visitors: { visitorToken: string; conversationId: string; agent: number }[];
-  agents: { token: string }[];
+  urls?: string[];
+  visitors: { visitorToken: string; conversationId: string; agent: number; node?: number }[];
+  agents: { token: string; node?: number }[];
   rate: number;
   seconds: number;
   drainMs: number;
   tickMs: number;
+  /** Seconds of uncounted load at `rate` after the warm-up round (fresh processes: JIT, pools, plans). */
+  warmupSeconds?: number;
 }
 
 export interface LoadResult {
@@ -51,6 +58,11 @@ export interface LoadResult {
   loopLagP99Ms: number;
   loopLagMaxMs: number;
   cpuPct: number;
+  /**
+   * Per node (index into `urls`; one entry without them): visitor sends acked through it (`in`), first
+   * receipts by its agents (`out`), and first receipts of messages whose visitor sat on another node.
+   */
+  perNode: { in: number; out: number; outCross: number }[];
 }
 
 const send = (m: unknown) => process.send!(m);
@@ -68,14 +80,14 @@ function connect(url: string, auth: Record<string, string>): Promise<Socket> {
   });
 }
 
-async function connectAll(url: string, auths: Record<string, string>[], concurrency: number): Promise<Socket[]> {
-  const out = new Array<Socket>(auths.length);
+async function connectAll(urls: string[], targets: { node: number; auth: Record<string, string> }[], concurrency: number): Promise<Socket[]> {
+  const out = new Array<Socket>(targets.length);
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < auths.length) {
+      while (next < targets.length) {
         const i = next++;
-        out[i] = await connect(url, auths[i]!);
+        out[i] = await connect(urls[targets[i]!.node]!, targets[i]!.auth);
       }
     }),
   );
@@ -118,9 +130,18 @@ async function run(cfg: LoadSetup): Promise<void> {
   let lastDelivery = 0;
   const nackCodes: Record<string, number> = {};
 
+  const run = randomBytes(4).toString('hex');
+  const mPrefix = `m${run}:`;
+  const wPrefix = `w${run}:`;
+  const urls = cfg.urls?.length ? cfg.urls : [cfg.url];
+  const nodeOf = (n: number | undefined) => (n === undefined ? 0 : n % urls.length);
+  const agentNode = Int32Array.from(cfg.agents, (a) => nodeOf(a.node));
+  const visitorNode = Int32Array.from(cfg.visitors, (v) => nodeOf(v.node));
+  const perNode = urls.map(() => ({ in: 0, out: 0, outCross: 0 }));
+
   const tc = performance.now();
-  const agentSockets = await connectAll(cfg.url, cfg.agents.map((a) => ({ token: a.token })), 10);
-  const visitorSockets = await connectAll(cfg.url, cfg.visitors.map((v) => ({ visitorToken: v.visitorToken })), 25);
+  const agentSockets = await connectAll(urls, cfg.agents.map((a, i) => ({ node: agentNode[i]!, auth: { token: a.token } })), 10);
+  const visitorSockets = await connectAll(urls, cfg.visitors.map((v, i) => ({ node: visitorNode[i]!, auth: { visitorToken: v.visitorToken } })), 25);
   const connectMs = performance.now() - tc;
   for (const s of [...agentSockets, ...visitorSockets]) s.on('disconnect', () => disconnects++);
 
@@ -129,8 +150,8 @@ async function run(cfg: LoadSetup): Promise<void> {
       const now = performance.now();
       const cid = msg?.clientId;
       if (typeof cid !== 'string') return; // activity lines etc.
-      if (cid.startsWith('m:')) {
-        const k = Number(cid.slice(2));
+      if (cid.startsWith(mPrefix)) {
+        const k = Number(cid.slice(mPrefix.length));
         if (!(k >= 0 && k < total)) return;
         const v = k % V;
         if (expectedAgent[v] !== a) {
@@ -150,8 +171,11 @@ async function run(cfg: LoadSetup): Promise<void> {
         recvAt[k] = now;
         delivered++;
         lastDelivery = now;
-      } else if (cid.startsWith('w:')) {
-        const v = Number(cid.slice(2));
+        const pn = perNode[agentNode[a]!]!;
+        pn.out++;
+        if (visitorNode[v] !== agentNode[a]) pn.outCross++;
+      } else if (cid.startsWith(wPrefix)) {
+        const v = Number(cid.slice(wPrefix.length));
         if (expectedAgent[v] === a && !warmDelivered[v]) {
           warmDelivered[v] = 1;
           warmCount++;
@@ -166,11 +190,21 @@ async function run(cfg: LoadSetup): Promise<void> {
   // joined its rooms (joining happens asynchronously after the handshake).
   const tw = performance.now();
   await paced(V, cfg.rate, cfg.tickMs, (v) => {
-    visitorSockets[v]!.emit('message.send', { conversationId: cfg.visitors[v]!.conversationId, clientId: `w:${v}`, contentType: 'text', text: `warm-up ${v}` }, () => {});
+    visitorSockets[v]!.emit('message.send', { conversationId: cfg.visitors[v]!.conversationId, clientId: `${wPrefix}${v}`, contentType: 'text', text: `warm-up ${v}` }, () => {});
   });
   const warmDeadline = performance.now() + 15_000;
   while (warmCount < V && performance.now() < warmDeadline) await sleep(20);
   const warmup = { sent: V, delivered: warmCount, ms: performance.now() - tw };
+  if (cfg.warmupSeconds) {
+    // Same pacing and round-robin as the measured load; receipts are not counted (another clientId prefix).
+    const warmTotal = Math.round(cfg.rate * cfg.warmupSeconds);
+    await paced(warmTotal, cfg.rate, cfg.tickMs, (k) => {
+      const v = k % V;
+      visitorSockets[v]!.emit('message.send', { conversationId: cfg.visitors[v]!.conversationId, clientId: `x${run}:${k}`, contentType: 'text', text: `warm-up load ${k}` }, () => {});
+    });
+    warmup.sent += warmTotal;
+    await sleep(1000);
+  }
   await sleep(500);
 
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -185,13 +219,14 @@ async function run(cfg: LoadSetup): Promise<void> {
     sendAt[k] = now;
     visitorSockets[v]!.emit(
       'message.send',
-      { conversationId: cfg.visitors[v]!.conversationId, clientId: `m:${k}`, contentType: 'text', text: `bench seq=${seq} t=${now.toFixed(3)} visitor=${v}` },
+      { conversationId: cfg.visitors[v]!.conversationId, clientId: `${mPrefix}${k}`, contentType: 'text', text: `bench seq=${seq} t=${now.toFixed(3)} visitor=${v}` },
       (ack: { ok: boolean; error?: { code?: string } }) => {
         answered++;
         ackAt[k] = performance.now();
         if (ack?.ok) {
           ackState[k] = 1;
           acked++;
+          perNode[visitorNode[v]!]!.in++;
         } else {
           ackState[k] = 2;
           nacked++;
@@ -256,6 +291,7 @@ async function run(cfg: LoadSetup): Promise<void> {
     loopLagP99Ms: Math.max(0, lag.percentile(99) / 1e6 - 10),
     loopLagMaxMs: Math.max(0, lag.max / 1e6 - 10),
     cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+    perNode,
   };
   for (const s of [...agentSockets, ...visitorSockets]) s.removeAllListeners('disconnect').close();
   send(result);

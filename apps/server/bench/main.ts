@@ -1,6 +1,8 @@
 /**
  * Benchmarks: `npm run bench -- <name> [flags]`.
- *   realtime   visitor → agent message delivery over Socket.IO against a real server (and a bare relay)
+ *   realtime   visitor → agent message delivery over Socket.IO against a real server (and a bare relay);
+ *              `--cluster 2`: against two nodes on PostgreSQL + Redis, with one node as the same-run baseline
+ *   connections  memory of 10,000 idle widget sockets on one node: `npm run bench -- connections --json`
  *   routing    routing decision (in memory) and claim (two workers racing on PostgreSQL): `npm run bench -- routing --json`
  *   sql-profile  diagnostic: the same load against an in-process server, PGlite time per SQL statement
  *   profile    summarize a .cpuprofile: `npm run bench -- profile <file.cpuprofile> [--from-hr NS --to-hr NS]`
@@ -8,6 +10,7 @@
 import { realtime } from './realtime.ts';
 import { sqlProfile } from './sql-profile.ts';
 import { routing } from './routing.ts';
+import { connections } from './connections.ts';
 import { formatProfile, summarizeProfile } from './cpuprofile.ts';
 import { parseArgs, stringFlag } from './args.ts';
 
@@ -16,6 +19,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   realtime,
   'sql-profile': sqlProfile,
   routing,
+  connections,
   async profile(argv) {
     const a = parseArgs(argv, new Set());
     const file = a.positional[0];

@@ -10,11 +10,13 @@ import type { LoadResult, LoadSetup } from './load-client.ts';
 import { freePort, processSampler, REPO_ROOT, rssMb, SERVER_MAIN, startChild, waitForHealthy, type Child } from './proc.ts';
 import { setupWorkspace, type SetupResult } from './setup.ts';
 import { round, summarize } from './stats.ts';
+import { realtimeCluster } from './cluster-realtime.ts';
 
 const BENCH_DIR = resolve(REPO_ROOT, 'apps/server/bench');
 const USAGE = `usage: npm run bench -- realtime [--visitors 500] [--agents 20] [--rate 1000] [--seconds 15]
                               [--drain-seconds 5] [--database-url postgres://…] [--no-baseline]
                               [--server-cpu-prof] [--json]
+       npm run bench -- realtime --cluster 2 [same load flags] [--database-url …] [--redis-url …]   (see --cluster 2 --help)
 
 Starts Huiliu as a child process with its shipped defaults (embedded database in a fresh temp dir, or
 --database-url), sets up agents/visitors/conversations through the API, then measures visitor → agent
@@ -23,7 +25,7 @@ With --json the last stdout line is one JSON object; progress goes to stderr.
 --server-cpu-prof runs the server with --cpu-prof and prints its hottest functions during the load.`;
 
 /** Environment variables that would change the server's defaults: never inherited from the caller. */
-const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
+export const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
 
 export interface RunMetrics {
   sent: number;
@@ -56,6 +58,25 @@ export interface RunMetrics {
   timeline_p99_ms: number[];
   timeline_delivered: number[];
   window_hr: [bigint, bigint];
+  /** One entry per server process (one for a single server): its peak RSS, CPU and the messages it handled. */
+  per_node: NodeMetrics[];
+}
+
+export interface NodeMetrics {
+  pid: number;
+  rss_mb: number;
+  cpu_pct: number;
+  /** Visitor messages acked by this node / first receipts by agents connected to it / of those, sent through another node. */
+  msgs_in: number;
+  msgs_out: number;
+  msgs_out_cross_node: number;
+}
+
+/** Where each socket connects when the load runs against several nodes (index into `urls`). */
+export interface Topology {
+  urls: string[];
+  visitorNode(visitorIndex: number): number;
+  agentNode(agentIndex: number): number;
 }
 
 export interface LoadHooks {
@@ -64,10 +85,15 @@ export interface LoadHooks {
   onEnd?(): void;
 }
 
+/**
+ * One measured load against `url` (one server) or, with `topology`, against several nodes. `serverPid`
+ * lists the server processes to sample (one per node); rss_mb / server_cpu_pct are their sums.
+ */
 export async function runLoad(
-  url: string, setup: SetupResult, cfg: { rate: number; seconds: number; drainMs: number; tickMs: number },
-  serverPid: number, log: (s: string) => void, label: string, hooks: LoadHooks = {},
+  url: string, setup: SetupResult, cfg: { rate: number; seconds: number; drainMs: number; tickMs: number; warmupSeconds?: number },
+  serverPid: number | number[], log: (s: string) => void, label: string, hooks: LoadHooks = {}, topology?: Topology,
 ): Promise<RunMetrics> {
+  const pids = Array.isArray(serverPid) ? serverPid : [serverPid];
   const child = fork(join(BENCH_DIR, 'load-client.ts'), [], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.stdout!.on('data', (d: Buffer) => process.stderr.write(d));
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
@@ -90,26 +116,28 @@ export async function runLoad(
   try {
     const msg: LoadSetup = {
       type: 'setup', url,
-      visitors: setup.visitors.map((v) => ({ visitorToken: v.visitorToken, conversationId: v.conversationId, agent: v.agent })),
-      agents: setup.agents.map((a) => ({ token: a.token })),
+      ...(topology ? { urls: topology.urls } : {}),
+      visitors: setup.visitors.map((v, i) => ({ visitorToken: v.visitorToken, conversationId: v.conversationId, agent: v.agent, ...(topology ? { node: topology.visitorNode(i) } : {}) })),
+      agents: setup.agents.map((a, i) => ({ token: a.token, ...(topology ? { node: topology.agentNode(i) } : {}) })),
       ...cfg,
     };
     child.send(msg);
     const connected = await next<{ connectMs: number }>('connected');
     log(`${label}: ${setup.visitors.length + setup.agents.length} sockets connected in ${(connected.connectMs / 1000).toFixed(1)} s; warm-up, then ${cfg.rate} msg/s for ${cfg.seconds} s`);
-    const sampler = processSampler(serverPid, 1000);
+    const samplers = pids.map((pid) => processSampler(pid, 1000));
     const r = await (async () => {
       try {
         hooks.onStart?.();
         child.send({ type: 'go' });
         return await next<LoadResult>('result');
       } catch (err) {
-        sampler.stop();
+        for (const s of samplers) s.stop();
         throw err;
       }
     })();
     hooks.onEnd?.();
-    const proc = sampler.stop();
+    const procs = samplers.map((s) => s.stop());
+    const proc = { maxRssMb: procs.reduce((a, p) => a + p.maxRssMb, 0), cpuPct: procs.reduce((a, p) => a + p.cpuPct, 0) };
     const lat = summarize(r.latencies);
     const ack = summarize(r.ackLatencies);
     const spanS = (r.lastDeliveryMs - r.firstSendMs) / 1000;
@@ -125,6 +153,10 @@ export async function runLoad(
       warmup_delivered: r.warmup.delivered, connect_s: round(r.connectMs / 1000, 1),
       timeline_p99_ms: r.timeline.map((b) => b.p99), timeline_delivered: r.timeline.map((b) => b.delivered),
       window_hr: [BigInt(r.windowHr[0]), BigInt(r.windowHr[1])],
+      per_node: pids.map((pid, i) => ({
+        pid, rss_mb: round(procs[i]!.maxRssMb, 1), cpu_pct: round(procs[i]!.cpuPct, 0),
+        msgs_in: r.perNode[i]?.in ?? 0, msgs_out: r.perNode[i]?.out ?? 0, msgs_out_cross_node: r.perNode[i]?.outCross ?? 0,
+      })),
     };
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
@@ -133,7 +165,9 @@ export async function runLoad(
 }
 
 export async function realtime(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, new Set(['json', 'no-baseline', 'server-cpu-prof', 'help']));
+  const args = parseArgs(argv, new Set(['json', 'no-baseline', 'server-cpu-prof', 'help', 'split-roles']));
+  // Several nodes on PostgreSQL + Redis: its own driver (bench/cluster-realtime.ts), same load and fields.
+  if (args.flags.has('cluster')) return realtimeCluster(args);
   if (args.flags.has('help')) {
     console.log(USAGE);
     return;
@@ -235,7 +269,7 @@ export async function realtime(argv: string[]): Promise<void> {
     }
 
     const targetMet = huiliu.delivered === huiliu.sent && huiliu.msgs_per_s >= rate * 0.99 && rate >= 1000 && huiliu.p99_ms <= 50 && huiliu.lost === 0 && huiliu.duplicated === 0 && huiliu.out_of_order === 0;
-    const { window_hr: _w, ...h } = huiliu;
+    const { window_hr: _w, per_node: _p, ...h } = huiliu;
     const result = {
       bench: 'realtime',
       date: new Date().toISOString(),
