@@ -4,8 +4,8 @@ import { cpus, hostname, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { intFlag, stringFlag, type ParsedArgs } from './args.ts';
 import { closeHttpAgents } from './http.ts';
-import { rssMb } from './proc.ts';
-import { runLoad, SERVER_SETTINGS, type RunMetrics, type Topology } from './realtime.ts';
+import { cleanServerEnv, rssMb } from './proc.ts';
+import { runLoad, type RunMetrics, type Topology } from './realtime.ts';
 import { setupWorkspace, type SetupResult } from './setup.ts';
 import { round } from './stats.ts';
 import {
@@ -103,7 +103,7 @@ export async function realtimeCluster(args: ParsedArgs): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVER_SETTINGS.test(k)));
+    const baseEnv = cleanServerEnv();
     const env: NodeJS.ProcessEnv = {
       ...baseEnv,
       DATABASE_URL: db.url,

@@ -4,8 +4,7 @@ import { cpus, hostname, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, intFlag } from './args.ts';
 import { closeHttpAgents, expectStatus, loopbackAddress, mapLimit } from './http.ts';
-import { cpuSeconds, freePort, REPO_ROOT, rssMb, SERVER_MAIN, sleep, startChild, waitForHealthy, type Child } from './proc.ts';
-import { SERVER_SETTINGS } from './realtime.ts';
+import { cleanServerEnv, cpuSeconds, freePort, REPO_ROOT, rssMb, SERVER_MAIN, sleep, startChild, waitForHealthy, type Child } from './proc.ts';
 import { round, summarize } from './stats.ts';
 import type { ConnectedReport, ConnectJob } from './connections-client.ts';
 
@@ -71,7 +70,7 @@ export async function connections(argv: string[]): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVER_SETTINGS.test(k)));
+    const baseEnv = cleanServerEnv();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...baseEnv, PORT: String(port), HUILIU_DATA_DIR: join(tmp, 'data'), LOG_LEVEL: 'warn' };
     log(`starting huiliu (embedded PGlite, shipped defaults) on port ${port}; ulimit -n ${limit}`);

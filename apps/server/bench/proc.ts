@@ -10,6 +10,11 @@ export { freePort } from '@huiliu/testing/ports';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Environment variables that would change a server's settings: never inherited from the caller. */
+export const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
+/** The caller's environment without SERVER_SETTINGS: a child server starts from the shipped defaults. */
+export const cleanServerEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVER_SETTINGS.test(k)));
+
 /** Resident set size of a process in MB, from /proc/<pid>/status VmRSS (undefined when gone). */
 export function rssMb(pid: number): number | undefined {
   try {

@@ -7,7 +7,7 @@ import { parseArgs, intFlag, stringFlag } from './args.ts';
 import { closeHttpAgents } from './http.ts';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './cpuprofile.ts';
 import type { LoadResult, LoadSetup } from './load-client.ts';
-import { freePort, processSampler, REPO_ROOT, rssMb, SERVER_MAIN, startChild, waitForHealthy, type Child } from './proc.ts';
+import { cleanServerEnv, freePort, processSampler, REPO_ROOT, rssMb, SERVER_MAIN, startChild, waitForHealthy, type Child } from './proc.ts';
 import { setupWorkspace, type SetupResult } from './setup.ts';
 import { round, summarize } from './stats.ts';
 import { realtimeCluster } from './cluster-realtime.ts';
@@ -24,8 +24,6 @@ message delivery over Socket.IO, and the same load against a bare Socket.IO rela
 With --json the last stdout line is one JSON object; progress goes to stderr.
 --server-cpu-prof runs the server with --cpu-prof and prints its hottest functions during the load.`;
 
-/** Environment variables that would change the server's defaults: never inherited from the caller. */
-export const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
 
 export interface RunMetrics {
   sent: number;
@@ -199,7 +197,7 @@ export async function realtime(argv: string[]): Promise<void> {
 
   try {
     // ---- the Huiliu server, shipped defaults ----
-    const baseEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVER_SETTINGS.test(k)));
+    const baseEnv = cleanServerEnv();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { ...baseEnv, PORT: String(port), HUILIU_DATA_DIR: join(tmp, 'data'), LOG_LEVEL: 'warn', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) };
     let adminEmail = 'admin@bench.huiliu.local';

@@ -1,4 +1,4 @@
-import { SERVER_MAIN, startChild, waitForHealthy, type Child } from '../bench/proc.ts';
+import { cleanServerEnv, SERVER_MAIN, startChild, waitForHealthy, type Child } from '../bench/proc.ts';
 
 /**
  * Huiliu nodes as child processes (`node --import tsx apps/server/src/main.ts start`), started the way an
@@ -6,9 +6,6 @@ import { SERVER_MAIN, startChild, waitForHealthy, type Child } from '../bench/pr
  * and started again with the same settings (same port and data dir).
  */
 
-/** Environment variables that would change a node's settings: never inherited from the caller. */
-const SERVER_SETTINGS = /^(HUILIU_|DATABASE_URL$|REDIS_URL$|HOST$|PORT$|LOG_LEVEL$|NODE_OPTIONS$)/;
-export const cleanEnv = (): NodeJS.ProcessEnv => Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVER_SETTINGS.test(k)));
 
 export interface NodeSpec {
   name: string;
@@ -42,7 +39,7 @@ export class HuiliuNode {
     if (this.child) this.history += this.child.output();
     const t0 = performance.now();
     this.stopping = false;
-    const child = startChild(['--import', 'tsx', SERVER_MAIN, 'start'], { ...cleanEnv(), ...this.spec.env, PORT: String(this.spec.port), HOST: '127.0.0.1' }, `node ${this.name}`);
+    const child = startChild(['--import', 'tsx', SERVER_MAIN, 'start'], { ...cleanServerEnv(), ...this.spec.env, PORT: String(this.spec.port), HOST: '127.0.0.1' }, `node ${this.name}`);
     this.child = child;
     void child.exited.then(() => {
       if (!this.stopping && this.child === child) this.crashes.push(child.output().slice(-2000));

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '@huiliu/testing/ports';
-import { SERVER_MAIN, startChild } from '../bench/proc.ts';
+import { cleanServerEnv, SERVER_MAIN, startChild } from '../bench/proc.ts';
 import { closeHttpAgents, loopbackAddress } from '../bench/http.ts';
 import { setupWorkspace, type SetupResult } from '../bench/setup.ts';
 import { check, type CheckResult, type FaultRecord, type StoredRow } from './check.ts';
 import { Agent, Visitor, type ClientCounters } from './clients.ts';
-import { cleanEnv, HuiliuNode } from './nodes.ts';
+import { HuiliuNode } from './nodes.ts';
 import { startOpener } from './opener.ts';
 import { startProxy, type Proxy } from './proxy.ts';
 import { startPostgres, startRedis, type OwnPostgres, type OwnRedis } from './services.ts';
@@ -164,7 +164,7 @@ export async function runCluster(o: ChaosOptions): Promise<ModeResult> {
     const adminEmail = 'admin@chaos.huiliu.local';
     const adminPassword = `chaos-${randomBytes(9).toString('base64url')}`;
     // The first admin, as an operator makes it (this also migrates the empty database).
-    const admin = startChild(['--import', 'tsx', SERVER_MAIN, 'admin', 'create', '--email', adminEmail, '--password', adminPassword, '--workspace', 'chaos'], { ...cleanEnv(), ...common, HUILIU_DATA_DIR: join(tmp, 'admin') }, 'admin create');
+    const admin = startChild(['--import', 'tsx', SERVER_MAIN, 'admin', 'create', '--email', adminEmail, '--password', adminPassword, '--workspace', 'chaos'], { ...cleanServerEnv(), ...common, HUILIU_DATA_DIR: join(tmp, 'admin') }, 'admin create');
     const code = await admin.exited;
     if (code !== 0) throw new Error(`admin create failed (${code}):\n${admin.output().slice(-2000)}`);
 
@@ -330,9 +330,7 @@ export async function runCluster(o: ChaosOptions): Promise<ModeResult> {
     const stored = await storedRows();
     const sent = people.visitors.flatMap((v) => v.log);
     const result = check(sent, stored, people.agents, faults);
-    const warnings = nodes.flatMap((n) => n.warnings().map((l) => `${n.name}: ${l}`));
-    const crashes = nodes.flatMap((n) => n.crashes.map((tail) => `${n.name}: ${tail}`));
-    for (const c of crashes) log(`node crashed (exit the harness did not cause): ${c}`);
+    for (const n of nodes) for (const tail of n.crashes) log(`node ${n.name} crashed (an exit the harness did not cause): ${tail}`);
     if (jobs && (jobs.stuck > 0 || jobs.dead > 0)) {
       for (const n of nodes) for (const l of n.warnings().slice(-6)) log(`node ${n.name} warning: ${l.slice(0, 600)}`);
       const rows = (await dbc.query(`SELECT queue, status, count(*)::int AS n, min(run_at) AS oldest, max(attempts) AS max_attempts FROM jobs WHERE id > $1 AND status <> 'done' GROUP BY 1, 2`, [jobsFrom])).rows;
@@ -344,15 +342,10 @@ export async function runCluster(o: ChaosOptions): Promise<ModeResult> {
       faults,
       seconds: r1(clock()),
       setup_s: r1(setupS),
-      reconnects: people.counters.reconnects,
-      ack_timeouts: people.counters.ackTimeouts,
-      nacks: people.counters.nacks,
-      connect_errors: people.counters.connectErrors,
+      ...clientFigures(people.counters),
       jobs,
       ...(opener ? { conversations_opened: opener.stats().opened } : {}),
-      node_warnings: warnings.length,
-      node_warning_samples: warnings.slice(0, 5).map((l) => l.slice(0, 400)),
-      node_crashes: crashes.length,
+      ...nodeFigures(nodes),
     };
   } finally {
     await cleanup.run(log);
@@ -444,19 +437,14 @@ export async function runEmbedded(o: ChaosOptions): Promise<ModeResult> {
     const stored = await storedRows();
     const sent = people.visitors.flatMap((v) => v.log);
     const result = check(sent, stored, people.agents, faults);
-    const warnings = node.warnings();
     return {
       mode: 'embedded',
       ...result,
       faults,
       seconds: r1(clock()),
       setup_s: r1(setupS),
-      reconnects: people.counters.reconnects,
-      ack_timeouts: people.counters.ackTimeouts,
-      nacks: people.counters.nacks,
-      connect_errors: people.counters.connectErrors,
-      node_warnings: warnings.length,
-      node_warning_samples: warnings.slice(0, 5).map((l) => l.slice(0, 400)),
+      ...clientFigures(people.counters),
+      ...nodeFigures([node]),
     };
   } finally {
     await cleanup.run(log);
@@ -464,3 +452,18 @@ export async function runEmbedded(o: ChaosOptions): Promise<ModeResult> {
   }
 }
 
+
+/** The simulated people's connection counters, as printed. */
+function clientFigures(c: { reconnects: number; ackTimeouts: number; nacks: Record<string, number>; connectErrors: Record<string, number> }) {
+  return { reconnects: c.reconnects, ack_timeouts: c.ackTimeouts, nacks: c.nacks, connect_errors: c.connectErrors };
+}
+
+/** Warnings the nodes logged (a sample) and exits the harness did not cause. */
+function nodeFigures(nodes: HuiliuNode[]) {
+  const warnings = nodes.flatMap((n) => n.warnings().map((l) => `${n.name}: ${l}`));
+  return {
+    node_warnings: warnings.length,
+    node_warning_samples: warnings.slice(0, 5).map((l) => l.slice(0, 400)),
+    node_crashes: nodes.reduce((s, n) => s + n.crashes.length, 0),
+  };
+}
