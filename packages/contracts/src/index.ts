@@ -7,3 +7,4 @@ export * from './routing-rules.ts';
 export * from './channels.ts';
 export * from './api-channel.ts';
 export * from './identity.ts';
+export * from './bot.ts';

@@ -24,6 +24,7 @@ export const PERMISSIONS = [
   'secret.manage',
   'workspace.manage',
   'routing.manage', // agents' capacity and skills, team strategies, the live queue and presence
+  'bot.manage', // the AI bot: intents, flows, knowledge base, LLM provider, bot settings
 ] as const;
 export const Permission = z.enum(PERMISSIONS);
 export type Permission = z.infer<typeof Permission>;
@@ -45,6 +46,7 @@ export const PRESET_ROLES: Record<'admin' | 'supervisor' | 'agent', readonly Per
     'team.manage',
     'audit.read',
     'routing.manage',
+    'bot.manage',
   ],
   agent: [
     'conversation.read',

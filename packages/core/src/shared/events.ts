@@ -72,7 +72,7 @@ export interface DomainEventMap {
   'queue.updated': { workspaceId: string; contactId: string; conversationId: string; position: number | null; estimatedWaitSeconds: number | null };
 }
 
-export type HandoffReason = 'customer_request' | 'negative_sentiment' | 'low_confidence' | 'bot_failure' | 'flow_action';
+export type HandoffReason = 'customer_request' | 'negative_sentiment' | 'low_confidence' | 'bot_failure' | 'flow_action' | 'business_rule';
 export type DomainEventName = keyof DomainEventMap;
 
 export interface DomainEvents {
