@@ -139,6 +139,10 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
     services.transfers.start({ jobs });
     // Contacts CSV imports, applied in batches by a durable job (contact-import.ts).
     services.contactImports.start({ jobs });
+    // Knowledge-base imports and embeddings as durable jobs (kb.service.ts).
+    services.knowledge.start({ jobs });
+    // The AI bot: its message-log consumer and the bot.turn jobs (bot-runtime.ts).
+    await services.bot.runtime.start({ jobs, consume });
     const reporting: LogConsumer = createLogConsumer({ db, name: 'reporting', logger, handle: recordReportingFacts });
     // Reporting is not urgent: read the log once per burst of messages, not once per stored batch.
     let reportingTimer: NodeJS.Timeout | undefined;
@@ -244,6 +248,7 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
         await services.channelPollers.stop();
         await services.pipeline.drain();
         await services.routing.stop();
+        await services.bot.runtime.stop();
         await services.outbound.stop();
         await services.sessionSync.stop();
         await services.offlineReplies?.stop();

@@ -39,6 +39,11 @@ import { createOutboundDelivery } from '@huiliu/core/channels/outbound-delivery'
 import { createSharedTokenStore } from '@huiliu/core/channels/shared-tokens';
 import { createChannelPulls } from '@huiliu/core/channels/channel-pulls';
 import { createSessionSync } from '@huiliu/core/channels/session-sync';
+import { createLlmService } from '@huiliu/core/bot/llm/llm.service';
+import { createKnowledgeService } from '@huiliu/core/bot/knowledge/kb.service';
+import { createFlowService, knownNlu } from '@huiliu/core/bot/dialog/flow.service';
+import { createBotService } from '@huiliu/core/bot/bot.service';
+import { classifyIntent, groundedAnswer, suggestReplies, summarizeConversation } from '@huiliu/core/bot/llm/llm-tasks';
 
 export interface ServiceDeps {
   db: Database;
@@ -93,6 +98,9 @@ export function createServices(deps: ServiceDeps) {
     const { settings } = await getWorkspace(db, workspaceId);
     return http.request(url, { ...init, allowHosts: [...(init.allowHosts ?? []), ...settings.networkAllowlist] });
   }
+  // Optional LLM provider per workspace (key in the vault, calls through the workspace's SSRF-safe fetch).
+  const llm = createLlmService({ db, vaultIn: (sql) => createVault({ db: sql, masterKey }), fetch: fetchForWorkspace, logger });
+  const flows = createFlowService({ db, events, known: knownNlu(db) });
   // External channels: settings + secrets per inbox, inbound storage, and the pollers (started by app.ts).
   const channelConfig = createChannelConfigService({
     db,
@@ -127,6 +135,29 @@ export function createServices(deps: ServiceDeps) {
   const transfers = createTransferService({ db, events, pipeline, conversations, route: (workspaceId, conversationId) => routing.route(workspaceId, conversationId, 'manual', { transfer: 'team' }) });
   // Started by app.ts: imports run as durable jobs.
   const contactImports = createContactImportService({ db, storage, textIndex, logger });
+  // The knowledge base (started by app.ts: imports and embeddings run as durable jobs); vectors when the LLM provider has an embedding model.
+  const knowledge = createKnowledgeService({ db, storage, logger, embed: (workspaceId, texts) => llm.embed(workspaceId, texts) });
+  // The AI bot (started by app.ts: a message-log consumer + durable turn jobs). Knowledge and the LLM are
+  // ports: the bot works without an LLM (the default), the LLM only grounds, classifies and summarizes.
+  const bot = createBotService({
+    db, events, logger, pipeline, vault, fetch: fetchForWorkspace, flows,
+    ports: {
+      knowledge: { searchFor: (workspaceId, query, limit) => knowledge.searchFor(workspaceId, query, limit).then((hits) => hits.map((h) => ({ entry: h.entry, snippet: h.passage, confidence: h.confidence }))) },
+      llm: {
+        answer: (workspaceId, question, passages) => groundedAnswer(llm, workspaceId, question, passages),
+        classifyIntent: async (workspaceId, text) => {
+          if (!(await llm.isEnabled(workspaceId, 'intentFallback'))) return null;
+          return (await classifyIntent(llm, workspaceId, text, await bot.training.intentCatalog(workspaceId)))?.intent ?? null;
+        },
+        summarize: (workspaceId, transcript) => summarizeConversation(llm, workspaceId, transcript),
+      },
+    },
+    suggestReplies: (workspaceId, transcript, passages) => suggestReplies(llm, workspaceId, transcript, passages),
+    canReadConversation: async (actor, conversationId) => {
+      await conversations.get(actor, conversationId);
+    },
+    canned: (actor) => canned.list(actor),
+  });
   // Started by app.ts once the realtime gateway exists (it tells whether a visitor is connected).
   const offlineReplies = deps.mail
     ? createOfflineReplies({ db, events, logger, mailer: deps.mail.mailer, from: deps.mail.from, options: { delayMs: deps.mail.offlineDelayMs } })
@@ -157,6 +188,8 @@ export function createServices(deps: ServiceDeps) {
     routing,
     transfers,
     contactImports,
+    knowledge,
+    bot,
     offlineReplies,
     uploadLimits,
     channelConfig,
@@ -166,6 +199,8 @@ export function createServices(deps: ServiceDeps) {
     sendPolicy,
     outbound,
     sessionSync,
+    llm,
+    flows,
     /**
      * Outbound HTTP on behalf of a workspace (webhooks, channel APIs, LLM endpoints): the SSRF-safe client
      * with the hosts the workspace's admin allowlisted (settings.networkAllowlist).

@@ -19,6 +19,10 @@ import RoutingAgentsPage from './routing/RoutingAgentsPage.tsx';
 import RoutingTeamsPage from './routing/RoutingTeamsPage.tsx';
 import RoutingRulesPage from './routing/RoutingRulesPage.tsx';
 import RoutingBusinessHoursPage from './routing/RoutingBusinessHoursPage.tsx';
+import FlowsPage from './bot/flows/FlowsPage.tsx';
+import IntentsPage from './bot/intents/IntentsPage.tsx';
+import KnowledgePage from './bot/knowledge/KnowledgePage.tsx';
+import BotSettingsPage from './bot/settings/BotSettingsPage.tsx';
 
 function Gate() {
   const { state } = useSessionState();
@@ -47,6 +51,10 @@ function Gate() {
         <Route path="/routing/teams" element={<RoutingTeamsPage />} />
         <Route path="/routing/rules" element={<RoutingRulesPage />} />
         <Route path="/routing/hours" element={<RoutingBusinessHoursPage />} />
+        <Route path="/admin/bot/flows/*" element={<FlowsPage />} />
+        <Route path="/admin/bot/intents" element={<IntentsPage />} />
+        <Route path="/admin/bot/knowledge" element={<KnowledgePage />} />
+        <Route path="/admin/bot/settings" element={<BotSettingsPage />} />
         <Route path="*" element={<Navigate to={new URLSearchParams(location.search).get('next') ?? '/conversations'} replace />} />
       </Route>
     </Routes>

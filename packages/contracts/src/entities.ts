@@ -127,6 +127,8 @@ export const Conversation = z.object({
   lastActivityAt: Timestamp,
   lastIncomingAt: Timestamp.nullable(),
   snoozedUntil: Timestamp.nullable(),
+  /** 'bot': the AI bot is answering (routing waits for its handoff); 'handed_off': the bot passed it to humans. */
+  botStatus: z.enum(['bot', 'handed_off']).nullable(),
   createdAt: Timestamp,
 });
 export type Conversation = z.infer<typeof Conversation>;

@@ -25,6 +25,10 @@ import { deliveryRoutes } from './routes/delivery.routes.ts';
 import { identityRoutes } from './routes/identity.routes.ts';
 import { channelRoutes, registerChannelWebhooks } from './routes/channel.routes.ts';
 import { apiChannelRoutes } from './routes/api-channel.routes.ts';
+import { llmRoutes } from './routes/llm.routes.ts';
+import { kbRoutes } from './routes/kb.routes.ts';
+import { botFlowRoutes } from './routes/bot-flows.routes.ts';
+import { botRoutes } from './routes/bot.routes.ts';
 
 export interface HttpOptions {
   version: string;
@@ -126,6 +130,10 @@ export async function buildHttpServer(s: Services, opts: HttpOptions): Promise<{
     ...identityRoutes(s),
     ...channelRoutes(s),
     ...apiChannelRoutes(s),
+    ...llmRoutes(s),
+    ...kbRoutes(s),
+    ...botFlowRoutes(s),
+    ...botRoutes(s),
   ] as AnyRoute[];
   const system: AnyRoute[] = [
     defineRoute({

@@ -5,6 +5,8 @@ import { admin } from '../i18n/admin.ts';
 import { routing } from '../i18n/routing.ts';
 import { identity } from '../i18n/identity.ts';
 import { channels } from '../i18n/channels.ts';
+import { flows } from '../i18n/flows.ts';
+import { bot } from '../i18n/bot.ts';
 
 /**
  * zh-CN / English. Each area keeps its own dictionary (src/i18n/<area>.ts, `{ 'zh-CN': {...}, en: {...} }`
@@ -15,7 +17,7 @@ export type Locale = 'zh-CN' | 'en';
 export type Dictionary = Record<Locale, Record<string, string>>;
 
 const LOCALE_KEY = 'huiliu.locale';
-const dictionaries: Dictionary[] = [common, workbench, admin, routing, channels, identity];
+const dictionaries: Dictionary[] = [common, workbench, admin, routing, channels, identity, flows, bot];
 const merged: Record<Locale, Record<string, string>> = {
   'zh-CN': Object.assign({}, ...dictionaries.map((d) => d['zh-CN'])),
   en: Object.assign({}, ...dictionaries.map((d) => d.en)),

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { Avatar, Badge, Dropdown, Layout, Menu, Segmented, Select, Space, Tooltip, Typography } from 'antd';
-import { BranchesOutlined, ClusterOutlined, DashboardOutlined, FieldTimeOutlined, PartitionOutlined, ScheduleOutlined, ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined, WarningOutlined } from '@ant-design/icons';
+import { BranchesOutlined, ClusterOutlined, DashboardOutlined, FieldTimeOutlined, PartitionOutlined, ScheduleOutlined, ApiOutlined, ContactsOutlined, MessageOutlined, SettingOutlined, TeamOutlined, UserOutlined, InboxOutlined, ThunderboltOutlined, LogoutOutlined, WarningOutlined, RobotOutlined, NodeIndexOutlined, AimOutlined, ReadOutlined, ControlOutlined } from '@ant-design/icons';
 import { Outlet, useLocation, useNavigate } from 'react-router';
 import { api } from '../lib/api.ts';
 import { useI18n, type Locale } from '../lib/i18n.tsx';
@@ -88,6 +88,19 @@ export function AppShell() {
           },
         ]
       : []),
+    ...(session.can('bot.manage')
+      ? [
+          {
+            key: 'bot', icon: <RobotOutlined />, label: t('nav.bot'),
+            children: [
+              { key: '/admin/bot/intents', icon: <AimOutlined />, label: t('nav.botIntents') },
+              { key: '/admin/bot/flows', icon: <NodeIndexOutlined />, label: t('nav.botFlows') },
+              { key: '/admin/bot/knowledge', icon: <ReadOutlined />, label: t('nav.botKnowledge') },
+              { key: '/admin/bot/settings', icon: <ControlOutlined />, label: t('nav.botSettings') },
+            ],
+          },
+        ]
+      : []),
     ...(admin
       ? [
           {
@@ -111,7 +124,7 @@ export function AppShell() {
         <div style={{ padding: '16px 20px', fontWeight: 600, fontSize: 18, whiteSpace: 'nowrap', overflow: 'hidden' }}>
           <ApiOutlined style={{ color: '#1677ff' }} /> {t('app.name')}
         </div>
-        <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['routing', 'admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
+        <Menu mode="inline" selectedKeys={selected} defaultOpenKeys={['routing', 'bot', 'admin']} items={items} onClick={(e) => navigate(e.key)} style={{ borderInlineEnd: 0 }} />
       </Layout.Sider>
       <Layout>
         <Layout.Header style={{ background: '#fff', padding: '0 16px', height: 52, lineHeight: '52px', borderBottom: '1px solid #f0f0f0', display: 'flex', alignItems: 'center', justifyContent: 'space-between' }}>

@@ -9,6 +9,7 @@ import { formatBytes } from '../lib/format.ts';
 import { useI18n } from '../lib/i18n.tsx';
 import { useSession } from '../lib/session.tsx';
 import { CannedMenu } from './CannedMenu.tsx';
+import { BotSuggestions } from './BotAssist.tsx';
 import { filterCanned, useCanned } from './hooks/useCanned.ts';
 import { useToastError } from './hooks/useToastError.ts';
 import { useUploads } from './hooks/useUploads.ts';
@@ -121,6 +122,20 @@ export function Composer({ conversation }: Props) {
     } finally {
       setRendering(false);
     }
+  };
+
+  /** Agent assist: a suggested answer goes in at the caret (replacing a selection), ready to edit. */
+  const insertText = (snippet: string) => {
+    const el = textarea();
+    const start = el?.selectionStart ?? text.length;
+    const end = el?.selectionEnd ?? start;
+    onChange(text.slice(0, start) + snippet + text.slice(end));
+    const pos = start + snippet.length;
+    setCaret(pos);
+    requestAnimationFrame(() => {
+      textarea()?.focus();
+      textarea()?.setSelectionRange(pos, pos);
+    });
   };
 
   const send = () => {
@@ -265,6 +280,7 @@ export function Composer({ conversation }: Props) {
       {!isPrivate && sendWindow.status && (
         <SendWindowNotice status={sendWindow.status} conversationId={id} textLength={text.trim().length} onTemplateSent={sendWindow.reload} />
       )}
+      {!windowClosed && <BotSuggestions conversationId={id} onInsert={insertText} />}
       <Input.TextArea
         ref={area}
         disabled={windowClosed}

@@ -9,6 +9,7 @@ import { useI18n } from '../lib/i18n.tsx';
 import { useSession } from '../lib/session.tsx';
 import { PersonAvatar, StatusTag } from './bits.tsx';
 import { IdentitySection } from './identity/IdentitySection.tsx';
+import { BotSection } from './BotAssist.tsx';
 import { useToastError } from './hooks/useToastError.ts';
 import type { ConversationPage } from './types.ts';
 
@@ -38,6 +39,7 @@ export function ProfilePanel({ contact, conversationId, onContact }: Props) {
   return (
     <div className="wb-profile" data-testid="profile" data-contact-id={contact.id} aria-label={t('profile.title')}>
       <Details contact={contact} onContact={onContact} />
+      <BotSection conversationId={conversationId} />
       <Attributes contact={contact} onContact={onContact} />
       <IdentitySection contact={contact} conversationId={conversationId} onContact={onContact} />
       <PastConversations contactId={contact.id} currentId={conversationId} />

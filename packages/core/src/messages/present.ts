@@ -62,6 +62,7 @@ export function presentConversation(r: Row): Conversation {
     lastActivityAt: iso(r.last_activity_at),
     lastIncomingAt: isoOrNull(r.last_incoming_at),
     snoozedUntil: isoOrNull(r.snoozed_until),
+    botStatus: (r.bot_status as Conversation['botStatus'] | undefined) ?? null,
     createdAt: iso(r.created_at),
   };
 }

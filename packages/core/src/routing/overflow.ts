@@ -108,6 +108,12 @@ export const leaveMessage: OverflowAction = {
   },
 };
 
+/**
+ * SET clause giving a conversation back to the bot — only where its inbox has the bot on (otherwise it would
+ * wait for a bot that never answers; it stays with the humans' routing).
+ */
+export const BACK_TO_BOT_SQL = `bot_status = CASE WHEN EXISTS (SELECT 1 FROM inboxes bi WHERE bi.id = conversations.inbox_id AND bi.bot_enabled) THEN 'bot' ELSE bot_status END`;
+
 /** Back to the bot: out of the queue, the bot (AI issue) continues; a later handoff queues it again. */
 export const backToBot: OverflowAction = {
   kind: 'back_to_bot',
@@ -115,7 +121,7 @@ export const backToBot: OverflowAction = {
     return [];
   },
   async run({ tx, workspaceId, conversation, zh, appendActivity }) {
-    await tx.query(`UPDATE conversations SET queued_at = NULL, updated_at = now() WHERE id = $1 AND workspace_id = $2`, [conversation.id, workspaceId]);
+    await tx.query(`UPDATE conversations SET queued_at = NULL, updated_at = now(), ${BACK_TO_BOT_SQL} WHERE id = $1 AND workspace_id = $2`, [conversation.id, workspaceId]);
     await appendActivity(
       zh ? '客服现在都在忙，智能助手会继续为您服务。' : 'All our agents are busy right now; our assistant will keep helping you meanwhile.',
     );

@@ -45,7 +45,7 @@ import { evaluateRules } from './rules/index.ts';
 import { isOpen, nextOpening } from './business-hours/index.ts';
 import { loadSchedules } from './routing-rules.service.ts';
 import { presentConversation } from '../messages/present.ts';
-import { createOverflowRegistry, MAX_OVERFLOWS, type OverflowIssue, type OverflowRegistry } from './overflow.ts';
+import { BACK_TO_BOT_SQL, createOverflowRegistry, MAX_OVERFLOWS, type OverflowIssue, type OverflowRegistry } from './overflow.ts';
 
 export const ROUTE_QUEUE = 'routing.route';
 export const DRAIN_QUEUE = 'routing.drain';
@@ -470,7 +470,7 @@ export function createRoutingService(deps: {
     const r = await db.transaction(async (tx) => {
       const queued = await markQueued(tx, workspaceId, conversationId);
       if (!queued) return null;
-      if (action === 'bot_only') await tx.query(`UPDATE conversations SET queued_at = NULL WHERE id = $1 AND workspace_id = $2`, [conversationId, workspaceId]);
+      if (action === 'bot_only') await tx.query(`UPDATE conversations SET queued_at = NULL, ${BACK_TO_BOT_SQL} WHERE id = $1 AND workspace_id = $2`, [conversationId, workspaceId]);
       const notice = await tx.query(
         `INSERT INTO routing_closed_notices (conversation_id, workspace_id, opens_at) VALUES ($1, $2, $3::timestamptz) ON CONFLICT DO NOTHING RETURNING opens_at`,
         [conversationId, workspaceId, opens ? opens.toISOString() : 'infinity'],
@@ -518,6 +518,8 @@ export function createRoutingService(deps: {
     if (!loaded) return { outcome: 'skipped', why: 'not_found' };
     if (loaded.assignee_id) return { outcome: 'skipped', why: 'assigned' };
     if (loaded.status !== 'open') return { outcome: 'skipped', why: `status ${loaded.status as string}` };
+    // The bot answers first in its inboxes; it hands over (bot_status 'handed_off') when a human should.
+    if (loaded.bot_status === 'bot') return { outcome: 'skipped', why: 'with the bot' };
     // Rules first: they may set the team, skills, a named agent, priority and tags.
     const ruled = await applyRules(workspaceId, loaded);
     const row = ruled.row;
@@ -919,7 +921,7 @@ export function createRoutingService(deps: {
   async function handleLog(tx: Sql, rows: MessageLogRow[]): Promise<void> {
     const ids = [...new Set(rows.filter((m) => m.direction === 'incoming').map((m) => m.conversationId))];
     if (ids.length === 0) return;
-    const open = await tx.query(`SELECT id, workspace_id FROM conversations WHERE id = ANY($1::uuid[]) AND assignee_id IS NULL AND status = 'open'`, [ids]);
+    const open = await tx.query(`SELECT id, workspace_id FROM conversations WHERE id = ANY($1::uuid[]) AND assignee_id IS NULL AND status = 'open' AND bot_status IS DISTINCT FROM 'bot'`, [ids]);
     for (const c of open) await enqueueRoute(tx, { workspaceId: c.workspace_id as string, conversationId: c.id as string, trigger: 'message' });
     routedSinceCatchUp += open.length;
   }
