@@ -28,6 +28,7 @@ import { relayDomainEvents, relayLogWakeups } from './cluster/relay.ts';
 import { alwaysLeader, electLeader, type Leadership } from './cluster/leader.ts';
 import { checkPostgresSafety, checkRedisSafety } from './cluster/safety.ts';
 import { isEmpty, seedDemo, type DemoCredentials } from './setup/seed.ts';
+import { seedDemoBot } from './setup/seed-bot.ts';
 
 export const VERSION = '0.1.0';
 const SWEEP_QUEUE = 'conversations.sweep';
@@ -112,6 +113,8 @@ export async function startHuiliu(opts: HuiliuOptions): Promise<Huiliu> {
 
     const seed = opts.seed ?? (embedded && config.seedDemo);
     const demo = seed && (await isEmpty(db)) ? await seedDemo(services) : undefined;
+    // The AI bot's demo inbox; its 查询订单 flow calls the demo order API this very server serves.
+    if (demo) demo.botInboxPublicId = (await seedDemoBot(services, { workspaceId: demo.workspaceId, userIds: demo.userIds, orderApiUrl: `http://127.0.0.1:${config.port}/demo/api` })).inboxPublicId;
 
     // Background work: the scheduler's sweep (auto-resolve, snooze ends) as a durable job, and the
     // reporting consumer reading the message log.

@@ -22,11 +22,12 @@ async function run(fn: (config: Config) => Promise<void>): Promise<void> {
   }
 }
 
-/** The web-widget inbox of the demo workspace, if there is one (printed as the demo page on every start). */
-async function demoWidgetInbox(node: Huiliu): Promise<string | undefined> {
+/** The web-widget inbox of the demo workspace, if there is one (printed as the demo page on every start); `bot`: the one with the AI bot. */
+async function demoWidgetInbox(node: Huiliu, bot = false): Promise<string | undefined> {
   const rows = await node.services.db.query<{ public_id: string }>(
     `SELECT i.public_id FROM inboxes i JOIN workspaces w ON w.id = i.workspace_id
-     WHERE w.slug = 'demo' AND i.channel_type = 'web' AND i.deleted_at IS NULL ORDER BY i.created_at LIMIT 1`,
+     WHERE w.slug = 'demo' AND i.channel_type = 'web' AND i.deleted_at IS NULL AND i.bot_enabled = $1 ORDER BY i.created_at LIMIT 1`,
+    [bot],
   );
   return rows[0]?.public_id;
 }
@@ -37,6 +38,7 @@ async function start(config: Config): Promise<void> {
   const node = await startHuiliu({ config, logger });
   const base = config.publicUrl;
   const demoInbox = node.demo?.widgetInboxPublicId ?? (await demoWidgetInbox(node));
+  const botInbox = node.demo?.botInboxPublicId ?? (await demoWidgetInbox(node, true));
   const lines = [
     '',
     `  Huiliu ${VERSION} is running (${config.databaseUrl ? 'PostgreSQL' : `embedded database in ${config.dataDir}`}${config.redisUrl ? ', cluster mode with Redis' : ''}) — started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`,
@@ -45,6 +47,7 @@ async function start(config: Config): Promise<void> {
     '',
     `  Agent workbench ${base}/   ← sign in here`,
     ...(demoInbox ? [`  Demo shop page  ${base}/demo/${demoInbox}   ← chat as a customer through the widget`] : []),
+    ...(botInbox ? [`  AI bot demo     ${base}/demo/${botInbox}   ← the bot answers first: try 你好, 查询订单 HL20261118001, 退款多久到账, 转人工`] : []),
     '',
     `  API            ${base}/api/v1`,
     `  API reference  ${base}/openapi.json`,

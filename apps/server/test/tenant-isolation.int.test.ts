@@ -44,7 +44,9 @@ function pngForm(name: string): FormData {
 // ---------------------------------------------------------------------------------------------------
 // The objects of both workspaces
 
-type ObjectKind = 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer' | 'contactImport' | 'message';
+type ObjectKind =
+  | 'conversation' | 'contact' | 'inbox' | 'team' | 'user' | 'role' | 'canned' | 'attachment' | 'identity' | 'schedule' | 'transfer' | 'contactImport' | 'message'
+  | 'botIntent' | 'botFlow' | 'botTurn' | 'kbEntry' | 'kbImport';
 
 interface Tenant {
   ids: Record<ObjectKind, string>;
@@ -67,6 +69,11 @@ const PATH_ID_OWNERS: readonly { prefix: string; param: string; kind: ObjectKind
   { prefix: '/api/v1/routing/schedules/{id}', param: 'id', kind: 'schedule' },
   { prefix: '/api/widget/v1/conversations/{id}', param: 'id', kind: 'conversation' },
   { prefix: '/api/v1/transfers/{id}', param: 'id', kind: 'transfer' },
+  { prefix: '/api/v1/bot/intents/{id}', param: 'id', kind: 'botIntent' },
+  { prefix: '/api/v1/bot/flows/{id}', param: 'id', kind: 'botFlow' },
+  { prefix: '/api/v1/bot/misrecognized/{id}', param: 'id', kind: 'botTurn' },
+  { prefix: '/api/v1/kb/entries/{id}', param: 'id', kind: 'kbEntry' },
+  { prefix: '/api/v1/kb/imports/{id}', param: 'id', kind: 'kbImport' },
 ];
 
 /**
@@ -91,6 +98,8 @@ const ID_FIELD_OWNERS: Readonly<Record<string, ObjectKind>> = {
   toUserId: 'user',
   toTeamId: 'team',
   scheduleId: 'schedule',
+  inboxIds: 'inbox',
+  flowId: 'botFlow',
 };
 
 /** Fields a semantically valid body needs although the schema leaves them optional (a text message needs text). */
@@ -426,6 +435,12 @@ beforeAll(async () => {
       contactImport: randomUUID(),
       // Likewise: message ids appear only in paths.
       message: randomUUID(),
+      // Bot objects: only B's are addressed (flowId in a body is filled with B's flow in foreign mode).
+      botIntent: randomUUID(),
+      botFlow: randomUUID(),
+      botTurn: randomUUID(),
+      kbEntry: randomUUID(),
+      kbImport: randomUUID(),
     },
   };
 
@@ -471,6 +486,21 @@ beforeAll(async () => {
   const importB = await ok('POST', '/api/v1/contacts/imports', { token: tokenB, form: csvB });
   for (let i = 0; i < 200 && (await ok('GET', `/api/v1/contacts/imports/${importB.id}`, { token: tokenB })).status !== 'done'; i++) await new Promise((r) => setTimeout(r, 25));
 
+  // The bot: an intent, a flow, a knowledge-base entry and import, and a message the bot did not understand.
+  const intentB = await ok('POST', '/api/v1/bot/intents', { token: tokenB, body: { name: 'zephyr_intent', examples: ['Zephyrine example utterance'] } });
+  const flowB = await ok('POST', '/api/v1/bot/flows', {
+    token: tokenB,
+    body: { name: 'Zephyrine flow', draft: { triggers: { intents: [], phrases: ['zephyr trigger'] }, start: 's1', steps: [{ id: 's1', type: 'end', message: 'Zephyrine flow secret' }] } },
+  });
+  const entryB = await ok('POST', '/api/v1/kb/entries', { token: tokenB, body: { kind: 'faq', title: 'Zephyrine question', body: 'Zephyrine answer 8812' } });
+  const kbCsvB = new FormData();
+  kbCsvB.append('file', new Blob(['question,answer\nZephyrine imported question,Zephyrine imported answer\n']), 'zephyr-faq.csv');
+  const kbImportB = await ok('POST', '/api/v1/kb/imports', { token: tokenB, form: kbCsvB });
+  const turnB = await s.db.query(
+    `INSERT INTO bot_turns (workspace_id, conversation_id, message_id, text, action) VALUES ($1, $2, $3, 'Zephyrine unclear message', 'fallback') RETURNING id`,
+    [workspace.id, convB.id, created.message.id],
+  );
+
   B = {
     ids: {
       conversation: convB.id,
@@ -486,13 +516,18 @@ beforeAll(async () => {
       schedule: scheduleB.id,
       contactImport: importB.id,
       message: replyB.message.id,
+      botIntent: intentB.id,
+      botFlow: flowB.id,
+      botTurn: turnB[0]!.id as string,
+      kbEntry: entryB.id,
+      kbImport: kbImportB.id,
     },
   };
   const secretsB = await ok('GET', '/api/v1/secrets', { token: tokenB });
   bSecrets = [
     workspace.id, adminB.id, agentB.id, inboxB.id, inboxB.publicId, teamB.id, cannedB.id, roleB.id, contactB2.id, sessionB.contactId,
     convB.id, created.message.id, replyB.message.id, noteB.message.id, attB.id, identitiesB[0].id, secretsB[0].id, 'QXWZ', transferB.id, scheduleB.id,
-    importB.id,
+    importB.id, intentB.id, flowB.id, entryB.id, kbImportB.id, turnB[0]!.id as string,
   ];
   expect(bSecrets.every((x) => typeof x === 'string' && x.length > 0)).toBe(true);
 

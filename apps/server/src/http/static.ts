@@ -15,6 +15,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const appsDir = join(import.meta.dirname, '..', '..', '..');
 export const WEB_DIST = join(appsDir, 'web', 'dist');
 export const WIDGET_DIST = join(appsDir, 'widget', 'dist');
+const DEMO_ORDERS: Record<string, { status: string; trackingNumber?: string; carrier?: string }> = {
+  HL20261118001: { status: 'shipped', trackingNumber: 'SF1402857763', carrier: '顺丰' },
+  HL20261117042: { status: 'delivered', trackingNumber: 'YT9384756120', carrier: '圆通' },
+  HL20261120088: { status: 'pending' },
+};
 const DEMO_TEMPLATE = join(appsDir, 'widget', 'demo', 'index.html');
 
 /** Paths that belong to the API and never fall back to the workbench page. */
@@ -54,6 +59,14 @@ export async function registerBrowserApps(app: FastifyInstance, opts: { publicUr
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(publicId)) return reply.code(400).type('text/plain').send('publicId: use the inbox publicId from the embed snippet');
     const html = readFileSync(DEMO_TEMPLATE, 'utf8').replaceAll('{{PUBLIC_ID}}', publicId).replaceAll('{{HUILIU_URL}}', opts.publicUrl.replace(/\/$/, ''));
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html);
+  });
+
+  // The demo shop's order API, called by the demo workspace's 查询订单 bot flow (setup/seed-bot.ts) the way a
+  // real flow calls a shop's order system. Fixed demo data; any other well-formed number is "not found".
+  app.get<{ Params: { id: string } }>('/demo/api/orders/:id', async (req, reply) => {
+    const order = DEMO_ORDERS[req.params.id.toUpperCase()];
+    if (!order) return reply.code(404).send({ error: 'not_found', message: `no order ${req.params.id.slice(0, 40)}; the demo orders are ${Object.keys(DEMO_ORDERS).join(', ')}` });
+    return reply.header('cache-control', 'no-store').send(order);
   });
 
   const sendWorkbench = (reply: FastifyReply) =>

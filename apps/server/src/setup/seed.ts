@@ -10,6 +10,11 @@ export interface DemoCredentials {
   agentEmails: string[];
   password: string;
   widgetInboxPublicId: string;
+  workspaceId: string;
+  /** Admin and agents, in that order. */
+  userIds: string[];
+  /** The demo inbox where the AI bot answers first (seeded by app.ts on a real first start, see seed-bot.ts). */
+  botInboxPublicId?: string;
 }
 
 /** True when the database has no workspace yet (a fresh installation). */
@@ -86,5 +91,7 @@ export async function seedDemo(s: Services): Promise<DemoCredentials> {
     agentEmails: [created.li.email, created.tom.email],
     password,
     widgetInboxPublicId: created.publicId,
+    workspaceId: created.ws.id,
+    userIds: [created.admin.id, created.li.id, created.tom.id],
   };
 }

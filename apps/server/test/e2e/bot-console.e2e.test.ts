@@ -59,7 +59,7 @@ describe('bot console', () => {
     await expect(row.getByTestId('intent-examples-count').textContent()).resolves.toBe(String(RETURN_EXAMPLES.length));
 
     // Editing in list mode: add one example, remove it again, nothing saved twice.
-    await row.getByRole('link', { name: '退货' }).click();
+    await row.getByTestId('intent-row-name').click();
     const drawer = admin.getByTestId('intent-drawer');
     await drawer.getByTestId('intent-example-add').fill('不想要了能退吗');
     await drawer.getByTestId('intent-example-add').press('Enter');

@@ -181,10 +181,9 @@ function CreateFlowModal(props: { kind: 'order' | 'blank' | null; onClose: () =>
       onCancel={props.onClose}
       destroyOnHidden
       okButtonProps={{ 'data-testid': 'flow-create-ok' }}
-      afterOpenChange={(open) => open && form.setFieldsValue({ name: props.kind === 'order' ? t('flows.template.orderName') : '' })}
     >
       {props.kind === 'order' && <Typography.Paragraph type="secondary">{t('flows.template.orderHint')}</Typography.Paragraph>}
-      <Form form={form} layout="vertical" onFinish={(v) => void submit(v)}>
+      <Form form={form} layout="vertical" onFinish={(v) => void submit(v)} initialValues={{ name: props.kind === 'order' ? t('flows.template.orderName') : '' }}>
         <Form.Item name="name" label={t('common.name')} rules={[{ required: true, whitespace: true, message: t('flows.nameRequired') }]}>
           <Input maxLength={100} data-testid="flow-create-name" autoFocus />
         </Form.Item>

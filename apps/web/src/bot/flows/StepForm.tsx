@@ -298,7 +298,7 @@ function BranchFields({ step, onChange, stepIds, variables, self }: Common & { s
   const setCase = (i: number, c: StepOf<'branch'>['cases'][number]) => onChange({ ...step, cases: step.cases.map((x, j) => (j === i ? c : x)) });
   return (
     <>
-      <Typography.Paragraph type="secondary" style={{ fontSize: 12 }}>{t('flows.form.branchHelp')}</Typography.Paragraph>
+      <Typography.Paragraph type="secondary" style={{ fontSize: 12, marginTop: 12 }}>{t('flows.form.branchHelp')}</Typography.Paragraph>
       {step.cases.map((c, i) => (
         <div key={i} style={{ border: '1px solid #f0f0f0', borderRadius: 6, padding: 10, marginBottom: 10 }} data-testid="flow-branch-case">
           <Flex justify="space-between" align="center" style={{ marginBottom: 6 }}>

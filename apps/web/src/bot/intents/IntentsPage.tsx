@@ -96,7 +96,7 @@ export default function IntentsPage() {
               const mine = issues.filter((x) => x.intent === name);
               return (
                 <Space size={6}>
-                  <Typography.Link strong onClick={() => setEditing(i)}>{name}</Typography.Link>
+                  <Typography.Link strong onClick={() => setEditing(i)} data-testid="intent-row-name">{name}</Typography.Link>
                   {mine.length > 0 && (
                     <Tooltip title={mine.map((x) => x.message).join('\n')}>
                       <WarningOutlined style={{ color: mine.some((x) => x.severity === 'error') ? '#cf1322' : '#faad14' }} data-testid="intent-issue" />

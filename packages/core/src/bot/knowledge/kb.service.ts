@@ -271,8 +271,12 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
     if (idx) idx.checkedAt = 0;
   }
 
-  async function afterWrite(tx: Sql, workspaceId: string): Promise<void> {
-    if (jobs && (await hasVectors())) await jobs.enqueue<EmbedJob>(tx, { queue: KB_EMBED_QUEUE, payload: { workspaceId }, workspaceId, orderingKey: `kb-embed:${workspaceId}`, maxAttempts: MAX_ATTEMPTS });
+  /**
+   * Queues the embedding of new chunks. `vectors` is hasVectors(), awaited BEFORE the transaction: a
+   * db query inside it would wait for PGlite's only connection, held by this very transaction.
+   */
+  async function afterWrite(tx: Sql, workspaceId: string, vectors: boolean): Promise<void> {
+    if (jobs && vectors) await jobs.enqueue<EmbedJob>(tx, { queue: KB_EMBED_QUEUE, payload: { workspaceId }, workspaceId, orderingKey: `kb-embed:${workspaceId}`, maxAttempts: MAX_ATTEMPTS });
   }
 
   // ---- retrieval -------------------------------------------------------------------------------
@@ -411,7 +415,8 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
        ORDER BY k.embedding <=> $2::text::vector LIMIT $4`,
       [workspaceId, JSON.stringify(v), v.length, limit, locale ?? null],
     );
-    return rows.map((r) => ({ id: r.chunk_id as string, similarity: Number(r.similarity) }));
+    // Orthogonal or opposite vectors say nothing: leave them out rather than pad the list with noise.
+    return rows.map((r) => ({ id: r.chunk_id as string, similarity: Number(r.similarity) })).filter((h) => h.similarity > 0);
   }
 
   /** The best entries for a query (one hit per entry: its best chunk), with the passage found. */
@@ -488,6 +493,7 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
 
   async function finishImport(ctx: JobContext, job: Job<ImportJob>, status: 'done' | 'failed', fatal: string | null): Promise<void> {
     const { workspaceId, importId } = job.payload;
+    const vectors = await hasVectors();
     await ctx.fence(async (tx) => {
       const r = await one(
         tx,
@@ -500,7 +506,7 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
       await recordAudit(tx, { kind: 'system', workspaceId, via: 'system' }, `kb.import_${status === 'done' ? 'finished' : 'failed'}`, { type: 'kb_import', id: importId }, {
         processed: r?.processed ?? 0, created: r?.created ?? 0, updated: r?.updated ?? 0,
       });
-      await afterWrite(tx, workspaceId);
+      await afterWrite(tx, workspaceId, vectors);
     }, { complete: true });
   }
 
@@ -547,13 +553,17 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
     for (let round = 0; round < 1000; round++) {
       if (ctx.signal.aborted) throw ctx.signal.reason ?? new Error('aborted');
       const rows = await db.query(
-        `SELECT c.id, c.heading, c.text FROM kb_chunks c JOIN kb_entries e ON e.id = c.entry_id
+        `SELECT c.id, c.heading, c.text, e.kind, e.title, e.similar_questions FROM kb_chunks c JOIN kb_entries e ON e.id = c.entry_id
          LEFT JOIN kb_embeddings k ON k.chunk_id = c.id
          WHERE c.workspace_id = $1 AND e.enabled AND k.chunk_id IS NULL ORDER BY c.id LIMIT $2`,
         [workspaceId, EMBED_BATCH],
       );
       if (rows.length === 0) return;
-      const texts = rows.map((r) => `${r.heading ? `${r.heading}\n` : ''}${markdownToPlain(r.text as string)}`.slice(0, 4000));
+      // What a query should land on: a FAQ's questions with its answer, an article chunk with its heading path.
+      const texts = rows.map((r) => {
+        const head = r.kind === 'faq' ? [r.title as string, ...((r.similar_questions as string[]) ?? [])].join('\n') : ((r.heading as string | null) ?? (r.title as string));
+        return `${head}\n${markdownToPlain(r.text as string)}`.slice(0, 4000);
+      });
       const vectors = await deps.embed(workspaceId, texts);
       if (!vectors) return; // no embedding provider (any more): lexical only
       if (vectors.length !== rows.length) throw new Error(`the embedding provider returned ${vectors.length} vectors for ${rows.length} texts`);
@@ -613,11 +623,12 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
 
     async create(actor: Actor, body: CreateBody): Promise<KbEntry> {
       requirePermission(actor, 'bot.manage');
+      const vectors = await hasVectors();
       const r = await db.transaction(async (tx) => {
         const revision = await bumpRevision(tx, actor.workspaceId);
         const row = await insertEntry(tx, actor.workspaceId, body, { revision, createdBy: actor.kind === 'user' ? actor.userId : null, importId: null });
         await recordAudit(tx, actor, 'kb.entry_created', { type: 'kb_entry', id: row.id as string }, { kind: body.kind, title: body.title });
-        await afterWrite(tx, actor.workspaceId);
+        await afterWrite(tx, actor.workspaceId, vectors);
         return row;
       });
       touched(actor.workspaceId);
@@ -627,6 +638,7 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
 
     async update(actor: Actor, id: string, patch: Partial<CreateBody>): Promise<KbEntry> {
       requirePermission(actor, 'bot.manage');
+      const vectors = await hasVectors();
       const r = await db.transaction(async (tx) => {
         const existing = await one(tx, `SELECT ${ENTRY_COLUMNS} FROM kb_entries WHERE id = $1 AND workspace_id = $2 FOR UPDATE`, [id, actor.workspaceId]);
         if (!existing) throw notFound('knowledge entry');
@@ -635,7 +647,7 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
         const revision = await bumpRevision(tx, actor.workspaceId);
         const row = await updateEntry(tx, actor.workspaceId, id, next, { revision });
         await recordAudit(tx, actor, 'kb.entry_updated', { type: 'kb_entry', id }, { fields: Object.keys(patch) });
-        await afterWrite(tx, actor.workspaceId);
+        await afterWrite(tx, actor.workspaceId, vectors);
         return row;
       });
       touched(actor.workspaceId);
@@ -643,7 +655,7 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
       return presentEntry(r);
     },
 
-    async remove(actor: Actor, id: string): Promise<null> {
+    async remove(actor: Actor, id: string): Promise<void> {
       requirePermission(actor, 'bot.manage');
       await db.transaction(async (tx) => {
         const gone = await one(tx, `DELETE FROM kb_entries WHERE id = $1 AND workspace_id = $2 RETURNING title`, [id, actor.workspaceId]);
@@ -652,7 +664,6 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
         await recordAudit(tx, actor, 'kb.entry_deleted', { type: 'kb_entry', id }, { title: gone.title });
       });
       touched(actor.workspaceId);
-      return null;
     },
 
     async categories(actor: Actor): Promise<string[]> {

@@ -52,10 +52,6 @@ export interface RetrievalTuning {
   charSimWeight: number;
   /** Pseudo-relevance feedback: terms of the top `prfDocs` entries added to the query with this weight (0 = off). */
   prfWeight: number;
-  /** Score regularisation over the candidates (cluster hypothesis): weight of the neighbours' support (0 = off). */
-  smoothWeight: number;
-  /** 'sum' = Σ sim·score over the other candidates, 'max' = the best single neighbour. */
-  smoothMode: 'sum' | 'max';
   prfDocs: number;
   prfTerms: number;
   /** Logistic calibration of confidence: sigmoid(a·lexical + c·charSim + d). */
@@ -70,11 +66,9 @@ export const DEFAULT_TUNING: RetrievalTuning = {
   rerankDepth: 50,
   charSimWeight: 0.6,
   prfWeight: 0,
-  smoothWeight: 0,
-  smoothMode: 'max',
   prfDocs: 3,
   prfTerms: 10,
-  calibration: { a: 8, c: 4, d: -6 },
+  calibration: { a: 0, c: 9.7, d: -5 },
 };
 
 export interface RetrievalIndexOptions {
@@ -100,8 +94,8 @@ interface DocSlot {
   /** Term ids and weighted counts, kept for removal, compaction and feedback. */
   termIds: Int32Array;
   tfs: Float32Array;
-  /** Normalised question variants for character similarity. */
-  variants: string[];
+  /** Normalised question variants as similarity units (Han characters, other words) for the re-ranking. */
+  variants: string[][];
 }
 
 export function createRetrievalIndex(options: RetrievalIndexOptions = {}): RetrievalIndex {
@@ -158,18 +152,18 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
     p.count++;
   }
 
-  function analyzeEntry(entry: RetrievalEntry): { analyzed: AnalyzedText; variants: string[] } {
+  function analyzeEntry(entry: RetrievalEntry): { analyzed: AnalyzedText; variants: string[][] } {
     const w = tuning.fieldWeights;
     const terms = new Map<string, number>();
     const lens = new Float64Array(KIND_COUNT);
-    const variants: string[] = [];
+    const variants: string[][] = [];
     const merge = (text: string | undefined, weight: number, variant: boolean): void => {
       if (!text || weight <= 0) return;
       const a = analyzer.analyze(text);
       // Kinds weighted 0 are not stored at all: they would only cost memory and indexing time.
       for (const [key, tf] of a.terms) if (tuning.kindWeights[Number(key[0])]! > 0) terms.set(key, (terms.get(key) ?? 0) + tf * weight);
       for (let k = 0; k < KIND_COUNT; k++) lens[k]! += a.lengths[k]! * weight;
-      if (variant) variants.push(analyzer.normalize(text));
+      if (variant) variants.push(similarityUnits(analyzer.normalize(text)));
     };
     merge(entry.fields.question, w.question, true);
     for (const s of entry.fields.similar ?? []) merge(s, w.similar, true);
@@ -326,10 +320,16 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
     if (live === 0) return [];
     const analyzed = analyzer.analyze(text);
     const query = new Map<number, number>();
+    // Query terms no entry contains still count in the bound of the lexical score (at the highest idf): a
+    // query whose only known term is 电 must not look like a perfect match. Hence "coverage of the query".
+    let unknownBound = 0;
     for (const [key, tf] of analyzed.terms) {
       const t = termIds.get(key);
       // Repeated query terms count sub-linearly: 钱钱钱 is not three times as much about money.
-      if (t !== undefined) query.set(t, 1 + Math.log(tf));
+      const qw = 1 + Math.log(tf);
+      const kind = Number(key[0]);
+      if (t !== undefined && postings[t]!.df > 0) query.set(t, qw);
+      else unknownBound += tuning.kindWeights[kind]! * qw * idf(0) * (tuning.k1[kind]! + 1);
     }
     if (query.size === 0) return [];
     const locale = opts.locale;
@@ -339,7 +339,7 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       (!tags || (doc.tags !== undefined && tags.some((tag) => doc.tags!.has(tag))));
 
     const touched: number[] = [];
-    let bound = accumulate(query, touched);
+    let bound = accumulate(query, touched) + unknownBound;
     const depth = Math.max(limit, tuning.rerankDepth);
 
     if (tuning.prfWeight > 0 && tuning.prfDocs > 0) {
@@ -360,12 +360,12 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       for (const [t, w] of expansion) query.set(t, w);
       bound = accumulate(query, touched);
       // The bound stays that of the original query, so confidence is not inflated by the feedback terms.
-      bound = 0;
+      bound = unknownBound;
       for (const [t, w] of query) if (!expansion.has(t)) bound += boundOf(t, w);
     }
 
     const candidates = topSlots(touched, depth, allowed);
-    const qNorm = analyzer.normalize(text);
+    const qNorm = similarityUnits(analyzer.normalize(text));
     const hits = candidates.map((slot) => {
       const lexical = bound > 0 ? Math.min(1, scores[slot]! / bound) : 0;
       const doc = slots[slot]!;
@@ -377,19 +377,6 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       return { id: doc.id, score, confidence };
     });
     clear(touched);
-    if (tuning.smoothWeight > 0 && hits.length > 1) {
-      const base = hits.map((h) => h.score);
-      const texts = candidates.map((slot) => slots[slot]!.variants[0] ?? '');
-      for (let i = 0; i < hits.length; i++) {
-        let support = 0;
-        for (let j = 0; j < hits.length; j++) {
-          if (j === i) continue;
-          const v = lcsRatio(texts[i]!, texts[j]!) * base[j]!;
-          support = tuning.smoothMode === 'max' ? Math.max(support, v) : support + v / (hits.length - 1);
-        }
-        hits[i]!.score = base[i]! + tuning.smoothWeight * support;
-      }
-    }
     hits.sort((x, y) => y.score - x.score);
     return hits.slice(0, limit);
   }
@@ -410,10 +397,20 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
   };
 }
 
-/** 2·LCS / (|a| + |b|) over characters: 1 for equal strings, 0 for strings with no character in common. */
-export function lcsRatio(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
+const UNIT = /\p{Script=Han}|[^\s\p{Script=Han}]+/gu;
+
+/** Units compared by the re-ranking: each Han character, each other word (so English compares words, not letters). */
+export function similarityUnits(text: string): string[] {
+  return text.match(UNIT) ?? [];
+}
+
+/**
+ * 2·LCS / (|a| + |b|) over similarity units (strings are split with `similarityUnits`): 1 for equal texts,
+ * 0 for texts with no unit in common. Order-aware, unlike the bag-of-features BM25 it complements.
+ */
+export function lcsRatio(a: string | string[], b: string | string[]): number {
+  const x = typeof a === 'string' ? similarityUnits(a) : a;
+  const y = typeof b === 'string' ? similarityUnits(b) : b;
   if (x.length === 0 || y.length === 0) return 0;
   let prev = new Uint16Array(y.length + 1);
   let cur = new Uint16Array(y.length + 1);

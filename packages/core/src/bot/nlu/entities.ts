@@ -132,7 +132,8 @@ function parseAnyNumber(s: string): number | undefined {
 // Amounts.
 
 const NUM = String.raw`(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?`;
-const CN_NUM = `[${CN_NUM_CHARS}]+`;
+// Starts at the beginning of a numeral run and is bounded, so a long run costs linear time, not quadratic.
+const CN_NUM = `(?<![${CN_NUM_CHARS}])[${CN_NUM_CHARS}]{1,12}`;
 const SCALE = '(?:万|千|百万|亿|[kK](?![a-zA-Z]))';
 // Currency symbols and words, mapped to ISO 4217. ¥ is read as yuan: this is a Chinese product.
 const PREFIX_CURRENCY: Array<[string, string]> = [
@@ -200,7 +201,8 @@ function extractAmounts(text: string, out: Candidate[]): void {
 // CN mobile: 1[3-9] + 9 digits, written plain, 3-4-4 spaced or dashed, with an optional +86 / 0086 / 86-.
 const CN_MOBILE = /(?<![\d+])(?:(?:\+|00)86[\s-]?|86-)?(1[3-9]\d)([\s-]?)(\d{4})\2(\d{4})(?!\d)/g;
 // E.164: "+" then 7–15 digits, groups separated by one space, dash or dot, optional (area) group.
-const E164 = /\+[1-9]\d{0,3}(?:[\s.-]?\(?\d{1,5}\)?){1,6}(?!\d)/g;
+// One digit per repetition, so a long run of digits cannot be split in exponentially many ways.
+const E164 = /\+[1-9](?:[\s.-]?\(?\d\)?){6,16}(?!\d)/g;
 const EMAIL = /(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9])/g;
 const CN_ID = /(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g;
 
@@ -477,7 +479,14 @@ const BARE_CN_HOUR = new RegExp(`^[\\s，,。.、]*[${CN_NUM_CHARS}]{1,3}点$`);
 const EN_DURATION = /^(?:for\s+|about\s+|over\s+)?(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|\d+)\s+(?:second|minute|min|hour|day|week|month|year)s?$/i;
 const ZH_DURATION = new RegExp(`^(?:\\d+|[${CN_NUM_CHARS}]+)(?:个)?(?:秒|分钟|小时|钟头|天|日|周|星期|礼拜|月|年)(?:内|以内|之内)?$`);
 
-function extractDates(text: string, timeZone: string, now: Date, out: Candidate[]): void {
+/** Dates are looked for in the first 1,000 characters only: chrono is far from linear on long inputs. */
+const MAX_DATE_SCAN_CHARS = 1_000;
+// Long runs of digits, letters+digits or Chinese numerals are never part of a date (order numbers, IDs,
+// phones); blanking them keeps chrono from spending hundreds of ms on "+1222…", and keeps offsets intact.
+const NOT_A_DATE_RUN = new RegExp(`[A-Za-z0-9]*\\d{9,}[A-Za-z0-9]*|[${CN_NUM_CHARS}]{9,}`, 'g');
+
+function extractDates(input: string, timeZone: string, now: Date, out: Candidate[]): void {
+  const text = input.slice(0, MAX_DATE_SCAN_CHARS).replace(NOT_A_DATE_RUN, (run) => ' '.repeat(run.length));
   const wall = wallClock(now, timeZone);
   const hits: DateHit[] = [];
   if (HAN.test(text)) {

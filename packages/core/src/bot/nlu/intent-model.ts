@@ -48,6 +48,7 @@ export interface SerializedIntentModel {
   intents: string[];
   threshold: number;
   temperature: number;
+  coverageExponent: number;
   features: FeatureConfig;
   groupWeights: number[];
   unseenIdf: number;
@@ -76,6 +77,10 @@ export interface IntentHyperParameters {
   calibrationFolds: number;
   /** Share of correctly recognised in-scope messages the OOS threshold may reject. */
   rejectBudget: number;
+  /** γ in scores × coverage^γ (see SparseVector.coverage); 0 = ignore unknown words. */
+  coverageExponent: number;
+  /** Lowest OOS threshold chosen at training time. */
+  minThreshold: number;
 }
 
 export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
@@ -86,6 +91,8 @@ export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
   learningRate: 0.5,
   calibrationFolds: 3,
   rejectBudget: 0.015,
+  coverageExponent: 1,
+  minThreshold: 0.25,
 };
 
 export interface TrainOptions {
@@ -105,6 +112,14 @@ const GRADIENT_FLOOR = 1e-3;
 interface SparseVector {
   idx: Int32Array;
   val: Float32Array;
+  /**
+   * Share of the message's TF-IDF mass (features never seen in training weighted with the IDF of a feature
+   * in no example) that the model knows, 0..1. The vector itself is normalised over known features, which
+   * decides the intent best; the coverage then shrinks the scores (coverage^γ, a per-message temperature
+   * that keeps the ranking), so a message made mostly of unknown words gets a low confidence instead of
+   * having its one known word inflated to full length.
+   */
+  coverage: number;
 }
 
 interface Vocabulary {
@@ -148,17 +163,16 @@ function indexOf(hashes: Uint32Array): Map<number, number> {
 function vectorize(vocab: Vocabulary, raw: RawFeatures): SparseVector {
   const idx: number[] = [];
   const val: number[] = [];
+  let known = 0;
+  let total = 0;
   for (let g = 0; g < FEATURE_GROUPS; g++) {
     const start = idx.length;
     let norm = 0;
+    let unseen = 0;
     for (const [h, count] of raw[g]!) {
       const i = vocab.index.get(h);
       if (i === undefined) {
-        // A feature never seen in training still counts in the norm (with the IDF of a feature seen in
-        // no example): a message made mostly of unknown words then gets a short vector, small scores and
-        // a low confidence, instead of having its one known word inflated to full length.
-        const v = (1 + Math.log(count)) * vocab.unseenIdf;
-        norm += v * v;
+        unseen += ((1 + Math.log(count)) * vocab.unseenIdf) ** 2;
         continue;
       }
       const v = (1 + Math.log(count)) * vocab.idf[i]!;
@@ -166,12 +180,17 @@ function vectorize(vocab: Vocabulary, raw: RawFeatures): SparseVector {
       val.push(v);
       norm += v * v;
     }
+    const weight = vocab.groupWeights[g] ?? 1;
     if (norm > 0) {
-      const scale = (vocab.groupWeights[g] ?? 1) / Math.sqrt(norm);
+      const scale = weight / Math.sqrt(norm);
       for (let k = start; k < val.length; k++) val[k]! *= scale;
     }
+    if (norm + unseen > 0) {
+      known += weight * weight * (norm / (norm + unseen));
+      total += weight * weight;
+    }
   }
-  return { idx: Int32Array.from(idx), val: Float32Array.from(val) };
+  return { idx: Int32Array.from(idx), val: Float32Array.from(val), coverage: total > 0 ? known / total : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -325,17 +344,22 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
     const testIdx: number[] = [];
     foldOf.forEach((fold, n) => (fold === f ? testIdx : trainIdx).push(n));
     if (testIdx.length === 0) continue;
+    // The fold gets its own vocabulary, so its held-out examples have unknown words as new messages do and
+    // their coverage (hence confidence) is realistic.
+    const foldVocab = buildVocabulary(trainIdx.map((n) => raws[n]!), hyper.groupWeights);
     const model = trainSoftmax(
-      trainIdx.map((n) => xs[n]!),
+      trainIdx.map((n) => vectorize(foldVocab, raws[n]!)),
       Int32Array.from(trainIdx, (n) => ys[n]!),
-      vocab.hashes.length,
+      foldVocab.hashes.length,
       intents.length,
       hyper,
       random,
     );
     for (const n of testIdx) {
       const s = new Float64Array(intents.length);
-      linearScores(model.weights, model.bias, 1, intents.length, xs[n]!, s);
+      const x = vectorize(foldVocab, raws[n]!);
+      linearScores(model.weights, model.bias, 1, intents.length, x, s);
+      shrink(s, x.coverage, hyper.coverageExponent);
       oofScores.push(s);
       oofYs.push(ys[n]!);
     }
@@ -349,24 +373,33 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
     const top = argmax(p);
     if (top === oofYs[i]) correct.push(p[top]!);
   });
-  const threshold = chooseThreshold(correct, hyper.rejectBudget);
+  // Floor: with a few examples per intent the out-of-fold percentile is the single lowest correct confidence,
+  // often near 1/intents, which would accept anything; measured in scratch/docs-intents.md.
+  const threshold = Math.max(hyper.minThreshold, chooseThreshold(correct, hyper.rejectBudget));
   log(`temperature ${temperature.toFixed(3)}, OOS threshold ${threshold.toFixed(4)} (${correct.length}/${oofScores.length} out-of-fold correct)`);
 
   const final = trainSoftmax(xs, ys, vocab.hashes.length, intents.length, hyper, random);
-  return createModel({ intents, threshold, temperature, vocab, featurizer, linear: final });
+  return createModel({ intents, threshold, temperature, coverageExponent: hyper.coverageExponent, vocab, featurizer, linear: final });
+}
+
+/** Scores × coverage^γ: a per-message temperature, so the ranking is unchanged and only confidence drops. */
+function shrink(scores: Float64Array, coverage: number, exponent: number): void {
+  const factor = coverage ** exponent;
+  for (let c = 0; c < scores.length; c++) scores[c]! *= factor;
 }
 
 interface ModelParts {
   intents: string[];
   threshold: number;
   temperature: number;
+  coverageExponent: number;
   vocab: Vocabulary;
   featurizer: TextFeaturizer;
   linear: LinearModel;
 }
 
 function createModel(parts: ModelParts): IntentModel {
-  const { intents, threshold, temperature, vocab, featurizer, linear } = parts;
+  const { intents, threshold, temperature, coverageExponent, vocab, featurizer, linear } = parts;
   const classes = intents.length;
   return {
     intents,
@@ -375,6 +408,7 @@ function createModel(parts: ModelParts): IntentModel {
       const x = vectorize(vocab, featurizer.features(text));
       const p = new Float64Array(classes);
       linearScores(linear.weights, linear.bias, 1, classes, x, p);
+      shrink(p, x.coverage, coverageExponent);
       softmaxInPlace(p, temperature);
       const order = Array.from(p.keys())
         .sort((a, b) => p[b]! - p[a]!)
@@ -391,6 +425,7 @@ function createModel(parts: ModelParts): IntentModel {
         intents,
         threshold,
         temperature,
+        coverageExponent,
         features: featurizer.config,
         groupWeights: vocab.groupWeights,
         unseenIdf: vocab.unseenIdf,
@@ -411,7 +446,8 @@ export function loadIntentModel(json: unknown): IntentModel {
   };
   if (!doc || typeof doc !== 'object') fail('not an object');
   if (doc!.version !== 1) fail(`unsupported version ${String(doc!.version)}`);
-  const { intents, threshold, temperature, features, groupWeights, unseenIdf } = doc!;
+  const { intents, threshold, temperature, coverageExponent, features, groupWeights, unseenIdf } = doc!;
+  if (typeof coverageExponent !== 'number' || !(coverageExponent >= 0)) fail('coverageExponent');
   if (typeof unseenIdf !== 'number' || !(unseenIdf > 0)) fail('unseenIdf');
   if (!Array.isArray(intents) || intents.length < 2 || !intents.every((i) => typeof i === 'string')) fail('intents');
   if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) fail('threshold');
@@ -432,6 +468,7 @@ export function loadIntentModel(json: unknown): IntentModel {
     intents: intents!,
     threshold: threshold!,
     temperature: temperature!,
+    coverageExponent: coverageExponent!,
     vocab,
     featurizer: createTextFeaturizer(jiebaSegmenter(), features!),
     linear: { weights, bias, classes },
