@@ -124,6 +124,7 @@ interface JsonSchema {
   minItems?: number;
   nullable?: boolean;
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
   default?: unknown;
 }
 
@@ -201,6 +202,9 @@ function genString(s: JsonSchema, name: string, ctx: GenContext): string {
 function genValue(s: JsonSchema, name: string, ctx: GenContext, required: boolean): unknown {
   if (isIdField(s, name)) return genId(s, name, ctx, required);
   if (s.anyOf?.length) return genValue(s.anyOf[0]!, name, ctx, required);
+  if (s.oneOf?.length) return genValue(s.oneOf[0]!, name, ctx, required);
+  // Any JSON (a schema without constraints, e.g. a document validated by the route itself): an empty object.
+  if (Object.keys(s).length === 0) return {};
   switch (s.type) {
     case 'object':
       return genObject(s, ctx);

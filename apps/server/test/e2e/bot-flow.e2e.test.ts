@@ -55,10 +55,13 @@ async function adminApi<T>(method: string, path: string, body?: unknown): Promis
   return (r.status === 204 ? undefined : await r.json()) as T;
 }
 
-/** Opens an antd Select by its test id and clicks the option with this text. */
-async function pick(page: Page, testId: string, option: string, nth = 0): Promise<void> {
-  await page.getByTestId(testId).nth(nth).click();
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: option }).first().click();
+/** Opens an antd Select by its test id and clicks the option with exactly this text (or matching this pattern). */
+async function pick(page: Page, testId: string, option: string | RegExp): Promise<void> {
+  await page.getByTestId(testId).click();
+  const text = typeof option === 'string' ? new RegExp(`^${option.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) : option;
+  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: text }).first().click();
+  // The list closes with an animation; the next pick must not find this one's options.
+  await expect.poll(() => page.locator('.ant-select-dropdown:visible').count()).toBe(0);
 }
 
 const card = (page: Page, id: string) => page.locator(`[data-testid="flow-step-card"][data-step-id="${id}"]`);
@@ -114,7 +117,7 @@ describe('bot flow: build in the editor, simulate, run from the widget', () => {
     await rename(page, 'ask_order');
     await page.getByTestId('flow-field-slot').fill('order_id');
     await page.getByTestId('flow-field-prompt').fill('请提供您的订单号');
-    await pick(page, 'flow-field-entity', 'order_number');
+    await pick(page, 'flow-field-entity', /^order_number/);
     await page.getByTestId('flow-step-set-start').click();
 
     // Call the order API; map status and tracking number into variables.
@@ -177,7 +180,7 @@ describe('bot flow: build in the editor, simulate, run from the widget', () => {
     await page.getByTestId('flow-tab-json').click();
     const json = JSON.parse(await page.getByTestId('flow-json').inputValue()) as { start: string; steps: { id: string }[]; triggers: { phrases: string[] } };
     expect(json.start).toBe('ask_order');
-    expect(json.steps.map((s) => s.id)).toEqual(['ask_order', 'lookup', 'answer', 'is_shipped', 'shipped', 'not_shipped']);
+    expect(json.steps.map((s) => s.id).sort()).toEqual(['answer', 'ask_order', 'is_shipped', 'lookup', 'not_shipped', 'shipped']);
     expect(json.triggers.phrases).toEqual(['查询订单']);
     await page.getByTestId('flow-tab-visual').click();
 

@@ -120,7 +120,7 @@ export function AppShell() {
 
   return (
     <Layout style={{ height: '100vh' }}>
-      <Layout.Sider width={200} theme="light" breakpoint="lg" collapsedWidth={56} style={{ borderRight: '1px solid #f0f0f0' }}>
+      <Layout.Sider width={200} theme="light" breakpoint="lg" collapsedWidth={56} style={{ borderRight: '1px solid #f0f0f0', overflowY: 'auto' }}>
         <div style={{ padding: '16px 20px', fontWeight: 600, fontSize: 18, whiteSpace: 'nowrap', overflow: 'hidden' }}>
           <ApiOutlined style={{ color: '#1677ff' }} /> {t('app.name')}
         </div>

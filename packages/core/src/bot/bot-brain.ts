@@ -179,7 +179,10 @@ export async function runBrain(input: BrainInput, ports: BrainPorts): Promise<Br
   // 5. The knowledge base.
   if (text) {
     const grounded = await ports.knowledge.searchFor(workspaceId, text, 4);
-    const relevant = grounded.filter((h) => h.confidence >= settings.knowledgeThreshold);
+    // A recognized intent corroborates a near-threshold article ("我要退货" → 如何申请退货): a fifth lower bar.
+    const understood = prediction !== null && !prediction.outOfScope;
+    const bar = understood ? settings.knowledgeThreshold * 0.8 : settings.knowledgeThreshold;
+    const relevant = grounded.filter((h) => h.confidence >= bar);
     if (relevant.length > 0) {
       const llm = await ports.llm.answer(workspaceId, text, relevant.map((h) => ({ id: h.entry.id, title: h.entry.title, text: h.snippet })));
       if (llm && 'text' in llm) {

@@ -160,7 +160,10 @@ export function createBotService(deps: BotDeps) {
       requirePermission(actor, 'bot.manage');
       const row = await one(db, `UPDATE bot_turns SET reviewed = true WHERE id = $1 AND workspace_id = $2 RETURNING text`, [id, actor.workspaceId]);
       if (!row) throw notFound('misrecognized message');
-      if (intent && !(await training.addExample(actor.workspaceId, intent, row.text as string))) throw notFound(`intent "${intent}"`);
+      // A name that is not an intent yet starts one with this message as its first example.
+      if (intent && !(await training.addExample(actor.workspaceId, intent, row.text as string))) {
+        await training.createIntent(actor, { name: intent, description: '', examples: [row.text as string] });
+      }
     },
 
     /** Containment: conversations the bot answered first that no human had to take. */

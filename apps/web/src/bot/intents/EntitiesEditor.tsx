@@ -26,6 +26,7 @@ function fromDraft(d: Draft): EntityDefinition {
 
 /** The problem with a draft the browser can see by itself (the server checks everything again). */
 function problem(d: Draft, all: Draft[], t: (k: string, v?: Record<string, string | number>) => string): string | null {
+  if (!d.name.trim()) return t('bot.entities.nameRequired');
   if (!INTENT_NAME_RE.test(d.name.trim())) return t('bot.entities.nameInvalid');
   if (BUILT_INS.includes(d.name.trim())) return t('bot.entities.builtInName', { name: d.name.trim() });
   if (all.filter((x) => x.name.trim() === d.name.trim()).length > 1) return t('bot.entities.duplicate', { name: d.name.trim() });
@@ -138,7 +139,7 @@ export function EntitiesEditor() {
               data-testid="entity-card"
               title={
                 <Space>
-                  <Input value={d.name} onChange={(e) => update(d.key, { name: e.target.value })} placeholder={t('bot.entities.namePlaceholder')} style={{ width: 220 }} status={err && !INTENT_NAME_RE.test(d.name.trim()) ? 'error' : undefined} data-testid="entity-name" />
+                  <Input value={d.name} onChange={(e) => update(d.key, { name: e.target.value })} placeholder={t('bot.entities.namePlaceholder')} style={{ width: 220 }} status={d.name.trim() && !INTENT_NAME_RE.test(d.name.trim()) ? 'error' : undefined} data-testid="entity-name" />
                   <Radio.Group
                     size="small"
                     optionType="button"

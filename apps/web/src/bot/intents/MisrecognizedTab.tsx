@@ -53,7 +53,7 @@ export function MisrecognizedTab({ list, intents, onAdded }: { list: Loaded<Misr
             title: t('bot.mis.guess'),
             key: 'guess',
             width: 180,
-            render: (_: unknown, m) => (m.predictedIntent ? <span>{m.predictedIntent} <Typography.Text type="secondary">({pct(m.confidence, 0)})</Typography.Text></span> : <Typography.Text type="secondary">{t('bot.intents.outOfScope')}</Typography.Text>),
+            render: (_: unknown, m) => (m.predictedIntent && m.predictedIntent !== 'oos' ? <span>{m.predictedIntent} <Typography.Text type="secondary">({pct(m.confidence, 0)})</Typography.Text></span> : <Typography.Text type="secondary">{t('bot.intents.outOfScope')}</Typography.Text>),
           },
           { title: t('admin.createdAt'), dataIndex: 'createdAt', width: 170, render: (d: string) => formatDate(d, locale, true) },
           {

@@ -5,6 +5,9 @@ import { formatDate } from '../../admin/shared/users.ts';
 import { rowAttrs } from '../../admin/shared/table.ts';
 import { pct, taggedIssues, WEAK_F1, type BotTrainingReport } from './types.ts';
 
+/** How the report names "no intent" (the evaluation's label for out-of-scope rows). */
+const OUT_OF_SCOPE = new Set(['oos', '__oos__', 'none']);
+
 type Quality = BotTrainingReport['perIntent'][number];
 type Miss = BotTrainingReport['misses'][number];
 
@@ -18,7 +21,7 @@ export function TrainingReport({ report, onOpenIntent }: { report: BotTrainingRe
   const issues = taggedIssues(report);
   const perIntent = [...report.perIntent].sort((a, b) => a.f1 - b.f1 || a.intent.localeCompare(b.intent));
   const intentLink = (name: string | null | undefined) =>
-    name ? (
+    name && !OUT_OF_SCOPE.has(name) ? (
       <Typography.Link onClick={() => onOpenIntent(name)}>{name}</Typography.Link>
     ) : (
       <Typography.Text type="secondary">{t('bot.intents.outOfScope')}</Typography.Text>

@@ -151,7 +151,7 @@ export function LlmCard() {
   const totals = (usage.data ?? []).reduce((a, u) => ({ requests: a.requests + u.requests, tokens: a.tokens + u.promptTokens + u.completionTokens }), { requests: 0, tokens: 0 });
 
   return (
-    <Flex vertical gap={16} style={{ maxWidth: 980 }}>
+    <Flex vertical gap={16} style={{ maxWidth: 1100 }}>
       <Card
         size="small"
         title={<Space><ApiOutlined />{t('bot.llm.title')}</Space>}

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { Alert, App, Button, Card, Col, Form, Input, InputNumber, Radio, Row, Select, Skeleton, Slider, Space, Switch, Typography } from 'antd';
+import { Alert, App, Button, Card, Col, Flex, Form, Input, InputNumber, Radio, Row, Select, Skeleton, Slider, Space, Switch, Typography } from 'antd';
 import { SaveOutlined } from '@ant-design/icons';
 import type { BotSettings, Inbox } from '@huiliu/contracts';
 import { api } from '../../lib/api.ts';
@@ -77,6 +77,8 @@ export function SettingsForm() {
   const greetingOn = Form.useWatch('greetingOn', form);
   const intentAuto = Form.useWatch('intentAuto', form);
   const sentimentOn = Form.useWatch('sentimentOn', form);
+  const sentimentValue = Form.useWatch('negativeSentimentThreshold', form);
+  const knowledgeValue = Form.useWatch('knowledgeThreshold', form);
 
   useEffect(() => {
     api<BotSettings>('GET', '/bot/settings')
@@ -127,7 +129,7 @@ export function SettingsForm() {
   };
 
   return (
-    <Form form={form} layout="vertical" data-testid="bot-settings-form" style={{ maxWidth: 980 }}>
+    <Form form={form} layout="vertical" data-testid="bot-settings-form" style={{ maxWidth: 1100 }}>
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
       <Card size="small" title={t('bot.settings.where')} style={{ marginBottom: 16 }}>
         <Form.Item name="inboxIds" label={t('bot.settings.inboxes')} extra={t('bot.settings.inboxesHint')}>
@@ -139,14 +141,16 @@ export function SettingsForm() {
       </Card>
       <Card size="small" title={t('bot.settings.messages')} style={{ marginBottom: 16 }}>
         <Form.Item label={t('bot.settings.greeting')} extra={t('bot.settings.greetingHint')}>
-          <Space align="start" style={{ width: '100%' }} styles={{ item: { flex: 1 } }}>
+          <Flex gap={12} align="center">
             <Form.Item name="greetingOn" valuePropName="checked" noStyle>
               <Switch />
             </Form.Item>
-            <Form.Item name="greeting" noStyle rules={[{ max: 1000 }]}>
-              <Input.TextArea autoSize={{ minRows: 1, maxRows: 4 }} disabled={!greetingOn} maxLength={1000} />
-            </Form.Item>
-          </Space>
+            <div style={{ flex: 1 }}>
+              <Form.Item name="greeting" noStyle rules={[{ max: 1000 }]}>
+                <Input.TextArea autoSize={{ minRows: 1, maxRows: 4 }} disabled={!greetingOn} maxLength={1000} />
+              </Form.Item>
+            </div>
+          </Flex>
         </Form.Item>
         <Row gutter={16}>
           <Col xs={24} md={12}>
@@ -176,8 +180,15 @@ export function SettingsForm() {
             </Form.Item>
           </Col>
           <Col xs={24} md={12}>
-            <Form.Item name="knowledgeThreshold" label={t('bot.settings.knowledgeThreshold')} extra={t('bot.settings.knowledgeThresholdHint')}>
-              <Slider min={0} max={1} step={0.05} marks={{ 0: '0', 0.5: '0.5', 1: '1' }} />
+            <Form.Item label={t('bot.settings.knowledgeThreshold')} extra={t('bot.settings.knowledgeThresholdHint')}>
+              <Flex gap={16} align="center">
+                <div style={{ flex: 1 }}>
+                  <Form.Item name="knowledgeThreshold" noStyle>
+                    <Slider min={0} max={1} step={0.05} marks={{ 0: '0', 0.5: '0.5', 1: '1' }} />
+                  </Form.Item>
+                </div>
+                <Typography.Text strong style={{ width: 44, textAlign: 'right' }}>{(knowledgeValue ?? 0).toFixed(2)}</Typography.Text>
+              </Flex>
             </Form.Item>
           </Col>
         </Row>
@@ -194,14 +205,17 @@ export function SettingsForm() {
           </Col>
           <Col xs={24} md={12}>
             <Form.Item label={t('bot.settings.sentiment')} extra={t('bot.settings.sentimentHint')}>
-              <Space align="center" style={{ width: '100%' }} styles={{ item: { flex: 1 } }}>
+              <Flex gap={16} align="center">
                 <Form.Item name="sentimentOn" valuePropName="checked" noStyle>
                   <Switch />
                 </Form.Item>
-                <Form.Item name="negativeSentimentThreshold" noStyle>
-                  <Slider min={-1} max={0} step={0.05} disabled={!sentimentOn} marks={{ [-1]: '-1', [-0.5]: '-0.5', 0: '0' }} />
-                </Form.Item>
-              </Space>
+                <div style={{ flex: 1 }}>
+                  <Form.Item name="negativeSentimentThreshold" noStyle>
+                    <Slider min={-1} max={0} step={0.05} disabled={!sentimentOn} marks={{ [-1]: '-1', [-0.5]: '-0.5', 0: '0' }} />
+                  </Form.Item>
+                </div>
+                <Typography.Text strong style={{ width: 44, textAlign: 'right' }}>{sentimentOn ? (sentimentValue ?? 0).toFixed(2) : '—'}</Typography.Text>
+              </Flex>
             </Form.Item>
           </Col>
           <Col xs={24} md={12}>

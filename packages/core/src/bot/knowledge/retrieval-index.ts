@@ -115,6 +115,10 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
   let totalPostings = 0;
   let scores = new Float64Array(1024);
   let seen = new Uint8Array(1024);
+  // Slots touched by the current query, reused between queries: a fresh array per query would put tens of
+  // thousands of numbers on the young heap at 50,000 entries and show up as GC pauses in the p99.
+  let touched = new Int32Array(1024);
+  let touchedCount = 0;
 
   function ensureSlotCapacity(n: number): void {
     if (n <= scores.length) return;
@@ -126,6 +130,7 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
     }
     scores = new Float64Array(cap);
     seen = new Uint8Array(cap);
+    touched = new Int32Array(cap);
   }
 
   function termId(key: string): number {
@@ -181,6 +186,10 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
     for (let k = 0; k < KIND_COUNT; k++) totalLength[k]! -= lengths[k]![slot]!;
     for (const t of doc.termIds) postings[t]!.df--;
     deadPostings += doc.termIds.length;
+    // The slot itself stays (postings still point at it until compaction); its payload can go now.
+    doc.termIds = new Int32Array(0);
+    doc.tfs = new Float32Array(0);
+    doc.variants = [];
   }
 
   /** Drops dead postings; slots are kept (ids stay valid), so only the posting arrays shrink. */
@@ -251,10 +260,10 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
   }
 
   /**
-   * Accumulates BM25F scores of `query` terms (term id → query weight) into `scores`; returns the touched
-   * slots and the upper bound of the score (every term matched with a saturated count).
+   * Accumulates BM25F scores of `query` terms (term id → query weight) into `scores` and lists the slots
+   * it touched in `touched`; returns the upper bound of the score (every term matched, saturated counts).
    */
-  function accumulate(query: Map<number, number>, touched: number[]): number {
+  function accumulate(query: Map<number, number>): number {
     let bound = 0;
     const avg = totalLength.map((t) => (live > 0 ? t / live : 1) || 1);
     for (const [t, qw] of query) {
@@ -278,7 +287,7 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
         if (seen[slot] === 0) {
           seen[slot] = 1;
           scores[slot] = s;
-          touched.push(slot);
+          touched[touchedCount++] = slot;
         } else scores[slot]! += s;
       }
     }
@@ -286,10 +295,11 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
   }
 
   /** Best `n` live, allowed slots of `touched` by score (descending). */
-  function topSlots(touched: number[], n: number, allowed: (doc: DocSlot) => boolean): number[] {
+  function topSlots(n: number, allowed: (doc: DocSlot) => boolean): number[] {
     const best: number[] = [];
     let floor = -Infinity;
-    for (const slot of touched) {
+    for (let i0 = 0; i0 < touchedCount; i0++) {
+      const slot = touched[i0]!;
       const s = scores[slot]!;
       if (best.length >= n && s <= floor) continue;
       const doc = slots[slot]!;
@@ -307,12 +317,13 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
     return best;
   }
 
-  function clear(touched: number[]): void {
-    for (const slot of touched) {
+  function clear(): void {
+    for (let i = 0; i < touchedCount; i++) {
+      const slot = touched[i]!;
       seen[slot] = 0;
       scores[slot] = 0;
     }
-    touched.length = 0;
+    touchedCount = 0;
   }
 
   function search(text: string, opts: { limit?: number; locale?: string; tags?: string[] } = {}): RetrievalHit[] {
@@ -338,12 +349,11 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       (!locale || !doc.locale || doc.locale === locale || doc.locale.split('-')[0] === locale.split('-')[0]) &&
       (!tags || (doc.tags !== undefined && tags.some((tag) => doc.tags!.has(tag))));
 
-    const touched: number[] = [];
-    let bound = accumulate(query, touched) + unknownBound;
+    let bound = accumulate(query) + unknownBound;
     const depth = Math.max(limit, tuning.rerankDepth);
 
     if (tuning.prfWeight > 0 && tuning.prfDocs > 0) {
-      const feedback = topSlots(touched, tuning.prfDocs, allowed);
+      const feedback = topSlots(tuning.prfDocs, allowed);
       const extra = new Map<number, number>();
       for (const slot of feedback) {
         const doc = slots[slot]!;
@@ -356,15 +366,15 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       const chosen = [...extra].sort((x, y) => y[1] - x[1]).slice(0, tuning.prfTerms);
       const top = chosen[0]?.[1] ?? 1;
       const expansion = new Map<number, number>(chosen.map(([t, v]) => [t, (tuning.prfWeight * v) / top]));
-      clear(touched);
+      clear();
       for (const [t, w] of expansion) query.set(t, w);
-      bound = accumulate(query, touched);
+      bound = accumulate(query);
       // The bound stays that of the original query, so confidence is not inflated by the feedback terms.
       bound = unknownBound;
       for (const [t, w] of query) if (!expansion.has(t)) bound += boundOf(t, w);
     }
 
-    const candidates = topSlots(touched, depth, allowed);
+    const candidates = topSlots(depth, allowed);
     const qNorm = similarityUnits(analyzer.normalize(text));
     const hits = candidates.map((slot) => {
       const lexical = bound > 0 ? Math.min(1, scores[slot]! / bound) : 0;
@@ -376,7 +386,7 @@ export function createRetrievalIndex(options: RetrievalIndexOptions = {}): Retri
       const confidence = 1 / (1 + Math.exp(-(c.a * lexical + c.c * sim + c.d)));
       return { id: doc.id, score, confidence };
     });
-    clear(touched);
+    clear();
     hits.sort((x, y) => y.score - x.score);
     return hits.slice(0, limit);
   }
