@@ -29,8 +29,8 @@ import { createTextAnalyzer } from '@huiliu/core/bot/knowledge/text-analysis';
  *
  * Development flags (not needed for the figures): `--split dev|test|all` scores only the even (dev) or odd
  * (test) query lines, which is how tuning was kept off the reported half; `--tuning JSON` overrides
- * RetrievalTuning fields; `--no-baseline`; `--ood FILE` (first TSV column = unrelated queries) reports how
- * often an unrelated query's top hit clears the confidence thresholds; `--calib` prints confidence buckets.
+ * RetrievalTuning fields; `--no-baseline`; `--ood FILE` (first TSV column = unrelated queries) prints the
+ * calibration of `confidence` (in-domain vs unrelated) and how often each threshold accepts unrelated queries.
  */
 export async function run(argv: string[]): Promise<void> {
   const args = parseArgs(argv);
@@ -75,33 +75,41 @@ export async function run(argv: string[]): Promise<void> {
     queries: queries.length,
   };
 
-  if (args.has('calib') || args.has('ood')) {
-    // Confidence of the top hit for in-domain queries, split by whether the top hit is right.
-    const buckets = Array.from({ length: 10 }, () => ({ n: 0, right: 0 }));
-    const top = queries.map((q) => {
-      const hit = index.search(q.query, { limit: 1 })[0];
-      const right = hit !== undefined && q.expected.has(hit.id);
-      const b = buckets[Math.min(9, Math.floor((hit?.confidence ?? 0) * 10))]!;
+  if (args.has('ood')) {
+    // Confidence is calibrated as P(the query is about something the knowledge base covers): in-domain
+    // queries count 1, unrelated ones (`--ood`, e.g. the SMP2017 assistant utterances) count 0. Top-1
+    // correctness per bucket is printed beside it for information.
+    const ood = readTsv(args.get('ood')!).map(([text]) => text ?? '').filter(Boolean);
+    const rows = [
+      ...queries.map((q) => {
+        const hit = index.search(q.query, { limit: 1 })[0];
+        return { conf: hit?.confidence ?? 0, inDomain: 1, right: hit !== undefined && q.expected.has(hit.id) };
+      }),
+      ...ood.map((q) => ({ conf: index.search(q, { limit: 1 })[0]?.confidence ?? 0, inDomain: 0, right: false })),
+    ];
+    const buckets = Array.from({ length: 10 }, () => ({ n: 0, inDomain: 0, right: 0, conf: 0 }));
+    for (const r of rows) {
+      const b = buckets[Math.min(9, Math.floor(r.conf * 10))]!;
       b.n++;
-      if (right) b.right++;
-      return { conf: hit?.confidence ?? 0, right };
+      b.inDomain += r.inDomain;
+      b.conf += r.conf;
+      if (r.right) b.right++;
+    }
+    log(`confidence of the top hit: ${queries.length} in-domain + ${ood.length} unrelated queries`);
+    log('  bucket: queries, share in-domain, share top-1 right');
+    buckets.forEach((b, i) => {
+      if (b.n) log(`  ${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${b.n}, ${(b.inDomain / b.n).toFixed(2)}, ${(b.right / b.n).toFixed(2)}`);
     });
-    log('confidence bucket: queries, top-1 right');
-    buckets.forEach((b, i) => b.n && log(`  ${(i / 10).toFixed(1)}–${((i + 1) / 10).toFixed(1)}: ${b.n}, ${(b.right / b.n).toFixed(2)}`));
-    const ece = buckets.reduce((s, b, i) => s + (b.n ? Math.abs(b.right / b.n - (i + 0.5) / 10) * b.n : 0), 0) / top.length;
-    log(`  expected calibration error (bucket midpoints) ≈ ${ece.toFixed(3)}`);
-    const oodFile = args.get('ood');
-    if (oodFile) {
-      const ood = readTsv(oodFile).map(([text]) => text ?? '').filter(Boolean);
-      const conf = ood.map((q) => index.search(q, { limit: 1 })[0]?.confidence ?? 0);
-      for (const th of [0.2, 0.3, 0.4, 0.5]) {
-        const falseAccept = conf.filter((c) => c >= th).length / conf.length;
-        const kept = top.filter((t) => t.conf >= th);
-        log(
-          `  threshold ${th}: unrelated accepted ${(falseAccept * 100).toFixed(1)}%; in-domain answered ${((kept.length / top.length) * 100).toFixed(1)}% ` +
-            `(top-1 right among answered ${((kept.filter((t) => t.right).length / Math.max(1, kept.length)) * 100).toFixed(1)}%)`,
-        );
-      }
+    const ece = buckets.reduce((s, b) => s + Math.abs(b.inDomain - b.conf), 0) / rows.length;
+    log(`  expected calibration error (in-domain vs unrelated) ${ece.toFixed(3)}`);
+    for (const th of [0.3, 0.4, 0.5, 0.6, 0.7]) {
+      const inside = rows.filter((r) => r.inDomain);
+      const outside = rows.filter((r) => !r.inDomain);
+      const answered = inside.filter((r) => r.conf >= th);
+      log(
+        `  threshold ${th}: unrelated accepted ${pct(outside.filter((r) => r.conf >= th).length, outside.length)}, ` +
+          `in-domain answered ${pct(answered.length, inside.length)} (top-1 right among them ${pct(answered.filter((r) => r.right).length, answered.length)})`,
+      );
     }
   }
 
@@ -224,6 +232,10 @@ function parseArgs(argv: string[]): Map<string, string> {
     } else args.set(a.slice(2), 'true');
   }
   return args;
+}
+
+function pct(n: number, d: number): string {
+  return `${((n / Math.max(1, d)) * 100).toFixed(1)}%`;
 }
 
 function round(x: number, digits = 4): number {

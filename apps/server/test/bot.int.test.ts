@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { one } from '@huiliu/core/db/database';
 import { orderStatusFlow } from '@huiliu/core/bot/dialog/order-status-flow';
+import { startFakeOpenAi, type FakeOpenAi } from '@huiliu/testing';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
 import { createWorld, until, type World } from './helpers/world.ts';
 
@@ -241,6 +242,48 @@ describe('the bot in conversations', () => {
     } finally {
       orderApiDown = false;
     }
+  });
+});
+
+describe('with an LLM provider (local fake OpenAI-compatible server)', () => {
+  let fake: FakeOpenAi;
+  beforeAll(async () => {
+    fake = await startFakeOpenAi();
+  });
+  afterAll(() => fake?.close());
+
+  it('grounds answers in the knowledge base, refuses without one, masks PII and writes the handoff summary', async () => {
+    const w = await botWorld();
+    const llm = await t.api('PATCH', '/api/v1/bot/llm', { token: w.admin, body: { enabled: true, preset: 'custom', baseUrl: fake.baseUrl, chatModel: 'fake-chat', apiKey: fake.apiKey } });
+    expect(llm.status).toBe(200);
+    const entry = await t.api('POST', '/api/v1/kb/entries', {
+      token: w.admin,
+      body: { kind: 'article', title: '会员积分规则', body: '每消费1元累计1积分。积分可在下单时抵扣现金，100积分抵1元。积分有效期为一年。', similarQuestions: ['积分怎么用', '积分规则'] },
+    });
+    expect(entry.status).toBe(201);
+
+    const c = await chat(w, '积分怎么用？我的手机号是13812345678');
+    const said = await c.botSaid(1);
+    // The fake quotes the first passage it was given and cites it: the answer came through the LLM, grounded.
+    expect(said[0]).toBe('每消费1元累计1积分。');
+    const chatRequests = fake.requests.filter((r) => r.path.endsWith('/chat/completions'));
+    expect(chatRequests.length).toBeGreaterThan(0);
+    expect(fake.sentTexts().join('\n')).not.toContain('13812345678');
+    expect(fake.sentTexts().join('\n')).toContain('138****5678');
+
+    // The LLM finds no answer in the passages: the bot does not answer from them; it says it did not understand.
+    fake.setReply(() => 'NO_ANSWER');
+    await c.say('积分规则里有没有说生日双倍');
+    expect((await c.botSaid(2))[1]).toContain('没有理解');
+
+    // Handoff: the agent's summary is the LLM's.
+    fake.setReply((messages) => (messages[0]!.content.includes('交接摘要') || messages[0]!.content.includes('handoff summary') ? '客户咨询积分使用规则，已提供手机号。' : 'NO_ANSWER'));
+    await c.say('转人工');
+    await until(async () => (await conversationRow(c.conversationId)).bot_status === 'handed_off', 'the handoff');
+    const state = await t.api('GET', `/api/v1/conversations/${c.conversationId}/bot`, { token: w.admin });
+    expect(state.body.summary).toBe('客户咨询积分使用规则，已提供手机号。');
+    const usage = await t.api('GET', '/api/v1/bot/llm/usage?days=1', { token: w.admin });
+    expect(usage.body.map((u: any) => u.purpose)).toEqual(expect.arrayContaining(['answer', 'summary']));
   });
 });
 

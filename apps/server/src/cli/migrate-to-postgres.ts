@@ -19,6 +19,8 @@ export const BATCH_ROWS = 1000;
 
 /** Not copied: the target's migrate() writes its own. */
 const SKIPPED_TABLES = new Set(['schema_migrations']);
+/** Created by a migration only where an extension is installed (see 20261126090200_knowledge.sql). */
+const OPTIONAL_TABLES = new Set(['kb_embeddings']);
 /**
  * Column types that are not copied: transaction ids of the embedded database mean nothing on the target
  * (messages.tx feeds the log consumers' visibility horizon); the target's column default fills them in
@@ -69,8 +71,10 @@ export async function migrateToPostgres(config: Config, databaseUrl: string): Pr
     const unknown = srcMigrations.filter((v) => !dstMigrations.includes(v));
     if (unknown.length) throw new Error(`HUILIU_DATA_DIR: the embedded database has migrations this Huiliu version does not know (${unknown.join(', ')}); run the same version that wrote it`);
 
-    const order = await tableCopyOrder(source);
     const targetTables = new Set(await publicTables(target));
+    // Tables that exist only where an optional extension does (kb_embeddings needs pgvector) are left behind
+    // when the target lacks the extension: embeddings are recomputed there by the knowledge base's embed job.
+    const order = (await tableCopyOrder(source)).filter((t) => targetTables.has(t) || !OPTIONAL_TABLES.has(t));
     const missing = order.filter((t) => !targetTables.has(t));
     if (missing.length) throw new Error(`DATABASE_URL: the target has no table ${missing.join(', ')} after migrating; is it the same Huiliu schema?`);
     const plans: TablePlan[] = [];

@@ -314,7 +314,7 @@ export const bot: Dictionary = {
   },
   en: {
     'nav.botIntents': 'Intents',
-    'nav.botKnowledge': 'Knowledge base',
+    'nav.botKnowledge': 'Knowledge',
     'nav.botSettings': 'Bot settings',
 
     'bot.saved': 'Saved',

@@ -13,10 +13,11 @@ import { continueFlow, startFlow, type FlowIO, type FlowState, type FlowTurn } f
  *  1. global interrupts: the customer asks for a human ("转人工", "agent") → handoff; "重新开始" / "cancel" end a flow;
  *  2. sentiment at or below the workspace threshold → handoff (the angry customer goes to a person);
  *  3. a flow waiting for an answer continues (unless it timed out);
- *  4. a flow whose trigger phrase or intent matches starts;
- *  5. a knowledge-base answer above the knowledge threshold (grounded by the LLM when configured);
- *  6. the LLM intent fallback (when configured) may still start a flow;
- *  7. a greeting on the first turn, else the fallback message; N fallbacks in a row → handoff.
+ *  4. a flow whose trigger phrase matches starts;
+ *  5. a flow whose trigger intent was recognized starts, unless the knowledge base is surer of an answer;
+ *  6. a knowledge-base answer above the knowledge threshold (grounded by the LLM when configured);
+ *  7. the LLM intent fallback (when configured) may still start a flow;
+ *  8. a greeting on the first turn, else the fallback message; N fallbacks in a row → handoff.
  */
 
 export interface BotFlowRef {
@@ -169,44 +170,44 @@ export async function runBrain(input: BrainInput, ports: BrainPorts): Promise<Br
     else return fromFlow(flow, await continueFlow(flow, state.flow, { text }, input.flowIO), 'flow');
   }
 
-  // 4. A flow's trigger.
+  // 4. A flow's trigger phrase; 5. a flow's intent, unless the knowledge base is surer of an answer (both are
+  // calibrated probabilities: a small model may call an off-topic question its nearest intent).
   const lowered = text.toLowerCase();
-  const triggered =
-    input.flows.find((f) => f.document.triggers.phrases.some((p) => lowered.includes(p.toLowerCase()))) ??
-    (prediction && !prediction.outOfScope ? input.flows.find((f) => f.document.triggers.intents.includes(prediction.intent!)) : undefined);
-  if (triggered) return fromFlow(triggered, await startFlow(triggered, { text, variables: { ...input.context } }, input.flowIO), 'flow');
-
-  // 5. The knowledge base.
-  if (text) {
-    const grounded = await ports.knowledge.searchFor(workspaceId, text, 4);
-    // A recognized intent corroborates a near-threshold article ("我要退货" → 如何申请退货): a fifth lower bar.
-    const understood = prediction !== null && !prediction.outOfScope;
-    const bar = understood ? settings.knowledgeThreshold * 0.8 : settings.knowledgeThreshold;
-    const relevant = grounded.filter((h) => h.confidence >= bar);
-    if (relevant.length > 0) {
-      const llm = await ports.llm.answer(workspaceId, text, relevant.map((h) => ({ id: h.entry.id, title: h.entry.title, text: h.snippet })));
-      if (llm && 'text' in llm) {
-        const source = relevant.find((h) => llm.sourceIds.includes(h.entry.id)) ?? relevant[0]!;
-        state.lowConfidenceStreak = 0;
-        return done('llm_answer', [reply(llm.text, { source: { entryId: source.entry.id, title: source.entry.title } })]);
-      }
-      if (!llm) {
-        const best = relevant[0]!;
-        state.lowConfidenceStreak = 0;
-        return done('knowledge', [reply(best.entry.kind === 'faq' ? best.entry.body : best.snippet, { source: { entryId: best.entry.id, title: best.entry.title } })]);
-      }
-      // The LLM read the passages and found no answer in them: do not answer from them either.
-    }
+  const byPhrase = input.flows.find((f) => f.document.triggers.phrases.some((p) => lowered.includes(p.toLowerCase())));
+  if (byPhrase) return fromFlow(byPhrase, await startFlow(byPhrase, { text, variables: { ...input.context } }, input.flowIO), 'flow');
+  const understood = prediction !== null && !prediction.outOfScope;
+  const byIntent = understood ? input.flows.find((f) => f.document.triggers.intents.includes(prediction.intent!)) : undefined;
+  const grounded = text ? await ports.knowledge.searchFor(workspaceId, text, 4) : [];
+  if (byIntent && !(grounded[0] && grounded[0].confidence >= settings.knowledgeThreshold && grounded[0].confidence > prediction!.confidence)) {
+    return fromFlow(byIntent, await startFlow(byIntent, { text, variables: { ...input.context } }, input.flowIO), 'flow');
   }
 
-  // 6. The LLM's opinion on the intent, when the offline model was unsure.
+  // 6. The knowledge base. A recognized intent corroborates a near-threshold article ("我要退货" → 如何申请退货): a fifth lower bar.
+  const bar = understood ? settings.knowledgeThreshold * 0.8 : settings.knowledgeThreshold;
+  const relevant = grounded.filter((h) => h.confidence >= bar);
+  if (relevant.length > 0) {
+    const llm = await ports.llm.answer(workspaceId, text, relevant.map((h) => ({ id: h.entry.id, title: h.entry.title, text: h.snippet })));
+    if (llm && 'text' in llm) {
+      const source = relevant.find((h) => llm.sourceIds.includes(h.entry.id)) ?? relevant[0]!;
+      state.lowConfidenceStreak = 0;
+      return done('llm_answer', [reply(llm.text, { source: { entryId: source.entry.id, title: source.entry.title } })]);
+    }
+    if (!llm) {
+      const best = relevant[0]!;
+      state.lowConfidenceStreak = 0;
+      return done('knowledge', [reply(best.entry.kind === 'faq' ? best.entry.body : best.snippet, { source: { entryId: best.entry.id, title: best.entry.title } })]);
+    }
+    // The LLM read the passages and found no answer in them: do not answer from them either.
+  }
+
+  // 7. The LLM's opinion on the intent, when the offline model was unsure.
   if (text && (!prediction || prediction.outOfScope)) {
     const intent = await ports.llm.classifyIntent(workspaceId, text);
     const flow = intent ? input.flows.find((f) => f.document.triggers.intents.includes(intent)) : undefined;
     if (flow) return fromFlow(flow, await startFlow(flow, { text, variables: { ...input.context } }, input.flowIO), 'flow');
   }
 
-  // 7. Greeting or fallback.
+  // 8. Greeting or fallback.
   if (state.turns === 1 && settings.greeting && text.length <= 12 && !(prediction && !prediction.outOfScope)) {
     return done('greeting', [reply(settings.greeting)]);
   }

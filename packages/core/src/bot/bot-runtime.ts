@@ -110,7 +110,7 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
         results.push(
           await pipeline.appendInTx(tx, {
             workspaceId: job.workspaceId, conversationId: job.conversationId, scope: {}, direction: 'outgoing', private: true,
-            senderType: 'bot', senderId: null, contentType: 'text', text: `🤖 ${settings.name} → 人工 / handoff\n${outcome.handoff.summary}`,
+            senderType: 'bot', senderId: null, contentType: 'text', text: `[${settings.name} → 人工 / handoff]\n${outcome.handoff.summary}`,
           }),
         );
         await tx.query(`UPDATE conversations SET bot_status = 'handed_off', updated_at = now() WHERE id = $1`, [job.conversationId]);

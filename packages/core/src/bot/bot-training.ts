@@ -75,7 +75,8 @@ export function createBotTraining(deps: { db: Database; logger: Logger }) {
         macroF1: round(cv.macroF1, 4),
         perIntent: cv.perIntent.map((p) => ({ ...p, precision: round(p.precision, 4), recall: round(p.recall, 4), f1: round(p.f1, 4) })),
         confusions: cv.confusions.slice(0, 20),
-        misses: cv.misses.slice(0, 50).map((m) => ({ text: m.text, expected: m.expected, predicted: m.predicted, confidence: round(m.confidence, 3) })),
+        // The evaluation calls a rejected message 'oos'; the API says null (not understood).
+        misses: cv.misses.slice(0, 50).map((m) => ({ text: m.text, expected: m.expected, predicted: m.predicted === 'oos' ? null : m.predicted, confidence: round(m.confidence, 3) })),
       };
     }
     await db.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, Row, Sql } from './database.ts';
 import { textParsers } from './types.ts';
 
@@ -10,7 +11,8 @@ import { textParsers } from './types.ts';
 export async function openPglite(dataDir: string | undefined): Promise<Database & { pglite: PGlite }> {
   const pglite = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
-    extensions: { pg_trgm },
+    // pgvector: the knowledge base's embeddings (used only when a workspace configures an embedding model).
+    extensions: { pg_trgm, vector },
     parsers: textParsers,
   });
   const wrap = (q: Pick<PGlite, 'query'>): Sql => ({

@@ -10,7 +10,6 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { vector } from '@electric-sql/pglite-pgvector';
 import type { Database, Row, Sql } from '../../src/db/database.ts';
 import { one } from '../../src/db/database.ts';
-import { openPglite } from '../../src/db/pglite.ts';
 import { textParsers } from '../../src/db/types.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createWorkspace } from '../../src/workspaces/workspace.service.ts';
@@ -20,8 +19,9 @@ import type { BlobStorage } from '../../src/storage/blob-storage.ts';
 import type { SystemActor } from '../../src/auth/actor.ts';
 import { createKnowledgeService } from '../../src/bot/knowledge/kb.service.ts';
 
-async function pgliteWithVector(): Promise<Database & { pglite: PGlite }> {
-  const pglite = await PGlite.create({ extensions: { pg_trgm, vector }, parsers: textParsers });
+/** PGlite with pgvector (what openPglite gives) or without it (a PostgreSQL server without the extension). */
+async function pgliteWithVector(withVector = true): Promise<Database & { pglite: PGlite }> {
+  const pglite = await PGlite.create({ extensions: withVector ? { pg_trgm, vector } : { pg_trgm }, parsers: textParsers });
   const wrap = (q: Pick<PGlite, 'query'>): Sql => ({
     async query<T extends Row>(text: string, params?: readonly unknown[]) {
       return (await q.query<T>(text, params as unknown[] | undefined)).rows;
@@ -98,7 +98,7 @@ describe('knowledge base with pgvector', () => {
   });
 
   it('stays lexical without pgvector: no table, the embedding function is never called', async () => {
-    const plain = await openPglite(undefined);
+    const plain = await pgliteWithVector(false);
     try {
       await migrate(plain);
       expect((await one(plain, `SELECT to_regclass('kb_embeddings') IS NOT NULL AS ok`))!.ok).toBe(false);

@@ -20,6 +20,7 @@ export const STEP_ICON: Record<StepType, ReactNode> = {
 /** Width kept right of the cards for the arrows of jumps (transitions to a step that is not drawn next). */
 const GUTTER = 64;
 const LANE = 9;
+const MAX_LANE = Math.floor((GUTTER - 16) / LANE);
 
 interface Edge {
   key: string;
@@ -71,8 +72,9 @@ export function FlowCanvas(props: {
         .map((e) => {
           const lo = Math.min(e.y1, e.y2) - 4;
           const hi = Math.max(e.y1, e.y2) + 4;
-          let lane = lanes.findIndex((l) => l.every((r) => r.hi < lo || r.lo > hi));
-          if (lane < 0 || lane > (GUTTER - 16) / LANE) lane = lane < 0 ? Math.min(lanes.length, Math.floor((GUTTER - 16) / LANE)) : lane;
+          const free = lanes.findIndex((l) => l.every((r) => r.hi < lo || r.lo > hi));
+          // More overlapping jumps than the gutter holds share its outermost lane.
+          const lane = Math.min(free < 0 ? lanes.length : free, MAX_LANE);
           (lanes[lane] ??= []).push({ lo, hi });
           const gx = e.x + 12 + lane * LANE;
           const d = `M ${e.x} ${e.y1} H ${gx} V ${e.y2} H ${e.x + 2}`;

@@ -43,7 +43,7 @@ function toIssues(doc: FlowDocument, raw: readonly { path: string; message: stri
 export function FlowEditor() {
   const { id = '' } = useParams();
   const { t } = useI18n();
-  const { message } = App.useApp();
+  const { message, modal } = App.useApp();
   const navigate = useNavigate();
 
   const [flow, setFlow] = useState<BotFlow | null>(null);
@@ -132,8 +132,8 @@ export function FlowEditor() {
       const found = toIssues(doc, r.issues);
       setIssues(found);
       setChecked(true);
-      if (!found.some((i) => i.severity === 'error')) message.success(t('flows.validate.ok'));
-      else {
+      // No errors: the success banner says so (a toast as well would say it twice).
+      if (found.some((i) => i.severity === 'error')) {
         const first = found.find((i) => i.step && i.severity === 'error');
         if (first?.step) setSelected(first.step);
       }
@@ -212,7 +212,15 @@ export function FlowEditor() {
     <div style={{ padding: '16px 24px 24px', maxWidth: 1760, margin: '0 auto' }} data-testid="flow-editor" data-flow-id={flow.id}>
       <Flex justify="space-between" align="center" gap={12} wrap style={{ marginBottom: 12 }}>
         <Flex align="center" gap={8} style={{ minWidth: 0 }}>
-          <Button type="text" icon={<ArrowLeftOutlined />} onClick={() => navigate('/admin/bot/flows')} aria-label={t('flows.back')} />
+          <Button
+            type="text"
+            icon={<ArrowLeftOutlined />}
+            aria-label={t('flows.back')}
+            onClick={() => {
+              if (!dirty) return navigate('/admin/bot/flows');
+              modal.confirm({ title: t('flows.leave.title'), content: t('flows.leave.text'), okText: t('flows.leave.ok'), okButtonProps: { danger: true }, onOk: () => navigate('/admin/bot/flows') });
+            }}
+          />
           <Typography.Title
             level={4}
             style={{ margin: 0 }}
@@ -228,7 +236,7 @@ export function FlowEditor() {
           <Button icon={<HistoryOutlined />} onClick={() => setVersionsOpen(true)} data-testid="flow-versions-open">{t('flows.versions')}</Button>
           <Button icon={<CheckCircleOutlined />} loading={busy === 'validate'} onClick={() => void validate()} data-testid="flow-validate">{t('flows.validate')}</Button>
           <Button icon={<SaveOutlined />} loading={busy === 'save'} disabled={!dirty} onClick={() => void save().then((ok) => ok && message.success(t('flows.saved')))} data-testid="flow-save">{t('flows.save')}</Button>
-          <Button type="primary" icon={<CloudUploadOutlined />} loading={busy === 'publish'} onClick={() => void publish()} data-testid="flow-publish">{t('flows.publish')}</Button>
+          <Button type="primary" icon={<CloudUploadOutlined />} loading={busy === 'publish'} disabled={!dirty && !!flow.published && sameDocument(flow.draft, flow.published)} onClick={() => void publish()} data-testid="flow-publish">{t('flows.publish')}</Button>
         </Space>
       </Flex>
       {issues.length > 0 && (
@@ -277,7 +285,8 @@ export function FlowEditor() {
                       <FlowCanvas doc={doc} selected={selected} issueSteps={issueSteps} onSelect={setSelected} onAdd={add} />
                     </Col>
                     <Col xs={24} lg={12}>
-                      <div style={{ position: 'sticky', top: 0 }}>
+                      {/* The form stays in view beside a long canvas and scrolls on its own when it is the taller one. */}
+                      <div style={{ position: 'sticky', top: 8, maxHeight: 'calc(100vh - 84px)', overflowY: 'auto' }}>
                         {selected === TRIGGERS ? (
                           <TriggersForm doc={doc} intents={(intents.data ?? []).map((i) => i.name)} description={description} onDescription={setDescription} onChange={change} />
                         ) : step ? (
@@ -371,7 +380,7 @@ function TriggersForm(props: { doc: FlowDocument; intents: string[]; description
   return (
     <Card size="small" title={t('flows.triggers')} data-testid="flow-triggers-form">
       <Form layout="vertical" component="div">
-        <Form.Item label={t('flows.triggers.intents')} help={t('flows.triggers.intentsHelp')}>
+        <Form.Item label={t('flows.triggers.intents')} extra={t('flows.triggers.intentsHelp')}>
           <Select
             mode="tags"
             value={triggers.intents}
@@ -381,7 +390,7 @@ function TriggersForm(props: { doc: FlowDocument; intents: string[]; description
             data-testid="flow-trigger-intents"
           />
         </Form.Item>
-        <Form.Item label={t('flows.triggers.phrases')} help={t('flows.triggers.phrasesHelp')}>
+        <Form.Item label={t('flows.triggers.phrases')} extra={t('flows.triggers.phrasesHelp')}>
           <TagsInput value={triggers.phrases} onChange={(v) => props.onChange({ ...props.doc, triggers: { ...triggers, phrases: v } })} max={50} maxLength={100} placeholder={t('flows.triggers.phrasesPlaceholder')} testId="flow-trigger-phrases" />
         </Form.Item>
         <Form.Item label={t('flows.descriptionField')}>

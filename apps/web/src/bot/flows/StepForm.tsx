@@ -75,7 +75,7 @@ export function StepForm(props: StepFormProps) {
         />
       )}
       <Form layout="vertical" size="middle" component="div">
-        <Form.Item label={t('flows.form.id')} validateStatus={idError ? 'error' : undefined} help={idError ?? t('flows.form.idHelp')}>
+        <Form.Item label={t('flows.form.id')} validateStatus={idError ? 'error' : undefined} help={idError ?? undefined} extra={t('flows.form.idHelp')}>
           <Input value={id} onChange={(e) => setId(e.target.value)} onBlur={commitId} onPressEnter={commitId} maxLength={40} data-testid="flow-step-id" />
         </Form.Item>
         {step.type === 'message' && <MessageFields step={step} onChange={props.onChange} {...common} />}
@@ -85,7 +85,7 @@ export function StepForm(props: StepFormProps) {
         {step.type === 'set' && <SetFields step={step} onChange={props.onChange} {...common} />}
         {step.type === 'handoff' && <HandoffFields step={step} onChange={props.onChange} teams={props.teams} {...common} />}
         {step.type === 'end' && (
-          <Form.Item label={t('flows.form.endMessage')} help={t('flows.form.optional')}>
+          <Form.Item label={t('flows.form.endMessage')} extra={t('flows.form.optional')}>
             <TemplateInput value={step.message ?? ''} onChange={(v) => props.onChange(withOptional(step, 'message', v))} variables={variables} testId="flow-field-message" />
           </Form.Item>
         )}
@@ -113,10 +113,10 @@ function MessageFields({ step, onChange, stepIds, variables, self }: Common & { 
   const card = step.card;
   return (
     <>
-      <Form.Item label={t('flows.form.text')} help={t('flows.form.templateHelp')}>
+      <Form.Item label={t('flows.form.text')} extra={t('flows.form.templateHelp')}>
         <TemplateInput value={step.text} onChange={(v) => onChange({ ...step, text: v })} variables={variables} rows={3} testId="flow-field-text" />
       </Form.Item>
-      <Form.Item label={t('flows.form.quickReplies')} help={t('flows.form.quickRepliesHelp')}>
+      <Form.Item label={t('flows.form.quickReplies')} extra={t('flows.form.quickRepliesHelp')}>
         <TagsInput value={step.quickReplies ?? []} onChange={(v) => onChange(v.length ? { ...step, quickReplies: v } : dropKey(step, 'quickReplies'))} max={10} maxLength={40} testId="flow-field-quick-replies" />
       </Form.Item>
       <Form.Item label={t('flows.form.card')}>
@@ -160,13 +160,13 @@ function AskFields({ step, onChange, stepIds, variables, self, entities }: Commo
   ];
   return (
     <>
-      <Form.Item label={t('flows.form.slot')} help={t('flows.form.slotHelp')}>
+      <Form.Item label={t('flows.form.slot')} extra={t('flows.form.slotHelp')}>
         <Input value={step.slot} onChange={(e) => onChange({ ...step, slot: e.target.value })} maxLength={40} data-testid="flow-field-slot" />
       </Form.Item>
       <Form.Item label={t('flows.form.prompt')}>
         <TemplateInput value={step.prompt} onChange={(v) => onChange({ ...step, prompt: v })} variables={variables} testId="flow-field-prompt" />
       </Form.Item>
-      <Form.Item label={t('flows.form.entity')} help={t('flows.form.entityHelp')}>
+      <Form.Item label={t('flows.form.entity')} extra={t('flows.form.entityHelp')}>
         <Select
           allowClear
           value={step.entity}
@@ -176,10 +176,10 @@ function AskFields({ step, onChange, stepIds, variables, self, entities }: Commo
           data-testid="flow-field-entity"
         />
       </Form.Item>
-      <Form.Item label={t('flows.form.pattern')} help={t('flows.form.patternHelp')}>
+      <Form.Item label={t('flows.form.pattern')} extra={t('flows.form.patternHelp')}>
         <Input value={step.pattern ?? ''} onChange={(e) => onChange(withOptional(step, 'pattern', e.target.value))} placeholder="^[A-Z]{2}\d{8}$" style={{ fontFamily: 'monospace' }} data-testid="flow-field-pattern" />
       </Form.Item>
-      <Form.Item label={t('flows.form.retryPrompt')} help={t('flows.form.retryHelp')}>
+      <Form.Item label={t('flows.form.retryPrompt')} extra={t('flows.form.retryHelp')}>
         <TemplateInput value={step.retryPrompt ?? ''} onChange={(v) => onChange(withOptional(step, 'retryPrompt', v))} variables={variables} rows={1} testId="flow-field-retry" />
       </Form.Item>
       <Form.Item label={t('flows.form.maxAttempts')}>
@@ -192,7 +192,7 @@ function AskFields({ step, onChange, stepIds, variables, self, entities }: Commo
       <Form.Item label={t('flows.tr.answered')}>
         <StepSelect value={step.next} onChange={(v) => onChange({ ...step, next: v ?? '' })} stepIds={stepIds} self={self} testId="flow-field-next" />
       </Form.Item>
-      <Form.Item label={t('flows.tr.onFail')} help={t('flows.form.onFailHelp')}>
+      <Form.Item label={t('flows.tr.onFail')} extra={t('flows.form.onFailHelp')}>
         <StepSelect value={step.onFail} onChange={(v) => onChange(v ? { ...step, onFail: v } : dropKey(step, 'onFail'))} stepIds={stepIds} self={self} special="default" testId="flow-field-on-fail" />
       </Form.Item>
     </>
@@ -205,7 +205,7 @@ function HttpFields({ step, onChange, stepIds, variables, self }: Common & { ste
   const { t } = useI18n();
   return (
     <>
-      <Form.Item label={t('flows.form.request')} help={t('flows.form.urlHelp')}>
+      <Form.Item label={t('flows.form.request')} extra={t('flows.form.urlHelp')}>
         <Space.Compact style={{ width: '100%' }}>
           <Select value={step.method} onChange={(v) => onChange({ ...step, method: v })} options={METHODS.map((m) => ({ value: m, label: m }))} style={{ width: 100 }} data-testid="flow-field-method" />
           <Input value={step.url} onChange={(e) => onChange({ ...step, url: e.target.value })} placeholder="https://api.example.com/orders/{{order_id}}" style={{ fontFamily: 'monospace' }} data-testid="flow-field-url" />
@@ -216,7 +216,7 @@ function HttpFields({ step, onChange, stepIds, variables, self }: Common & { ste
           ))}
         </Flex>
       </Form.Item>
-      <Form.Item label={t('flows.form.headers')} help={t('flows.form.headersHelp')}>
+      <Form.Item label={t('flows.form.headers')} extra={t('flows.form.headersHelp')}>
         <KeyValueRows
           key={`h:${step.id}`}
           value={step.headers ?? {}}
@@ -229,14 +229,14 @@ function HttpFields({ step, onChange, stepIds, variables, self }: Common & { ste
         />
       </Form.Item>
       {step.method !== 'GET' && (
-        <Form.Item label={t('flows.form.body')} help={t('flows.form.bodyHelp')}>
+        <Form.Item label={t('flows.form.body')} extra={t('flows.form.bodyHelp')}>
           <TemplateInput value={step.body ?? ''} onChange={(v) => onChange(withOptional(step, 'body', v))} variables={variables} rows={3} placeholder={'{"orderId": "{{order_id}}"}'} testId="flow-field-body" />
         </Form.Item>
       )}
       <Form.Item label={t('flows.form.timeout')}>
         <InputNumber min={100} max={30000} step={500} value={step.timeoutMs} onChange={(v) => onChange({ ...step, timeoutMs: typeof v === 'number' ? v : 5000 })} addonAfter="ms" data-testid="flow-field-timeout" />
       </Form.Item>
-      <Form.Item label={t('flows.form.responseMap')} help={t('flows.form.responseMapHelp')}>
+      <Form.Item label={t('flows.form.responseMap')} extra={t('flows.form.responseMapHelp')}>
         <KeyValueRows
           key={`r:${step.id}`}
           value={step.responseMap ?? {}}
@@ -252,7 +252,7 @@ function HttpFields({ step, onChange, stepIds, variables, self }: Common & { ste
       <Form.Item label={t('flows.tr.ok')}>
         <StepSelect value={step.next} onChange={(v) => onChange({ ...step, next: v ?? '' })} stepIds={stepIds} self={self} testId="flow-field-next" />
       </Form.Item>
-      <Form.Item label={t('flows.tr.onError')} help={t('flows.form.onErrorHelp')}>
+      <Form.Item label={t('flows.tr.onError')} extra={t('flows.form.onErrorHelp')}>
         <StepSelect value={step.onError} onChange={(v) => onChange(v ? { ...step, onError: v } : dropKey(step, 'onError'))} stepIds={stepIds} self={self} special="default" testId="flow-field-on-error" />
       </Form.Item>
     </>
@@ -340,7 +340,7 @@ function SetFields({ step, onChange, stepIds, variables, self }: Common & { step
   const { t } = useI18n();
   return (
     <>
-      <Form.Item label={t('flows.form.assign')} help={t('flows.form.assignHelp')}>
+      <Form.Item label={t('flows.form.assign')} extra={t('flows.form.assignHelp')}>
         <KeyValueRows key={`a:${step.id}`} value={step.assign} onChange={(assign) => onChange({ ...step, assign })} keyPlaceholder={t('flows.form.variable')} valuePlaceholder="{{order_id}}" arrow="=" addLabel={t('flows.form.addAssign')} testId="flow-field-assign" keyOptions={variables} />
       </Form.Item>
       <Divider plain style={{ margin: '8px 0 12px' }}>{t('flows.form.transitions')}</Divider>
@@ -355,13 +355,13 @@ function HandoffFields({ step, onChange, variables, teams }: Common & { step: St
   const { t } = useI18n();
   return (
     <>
-      <Form.Item label={t('flows.form.reason')} help={t('flows.form.reasonHelp')}>
+      <Form.Item label={t('flows.form.reason')} extra={t('flows.form.reasonHelp')}>
         <Input value={step.reason} onChange={(e) => onChange({ ...step, reason: e.target.value })} maxLength={200} data-testid="flow-field-reason" />
       </Form.Item>
-      <Form.Item label={t('flows.form.handoffMessage')} help={t('flows.form.optional')}>
+      <Form.Item label={t('flows.form.handoffMessage')} extra={t('flows.form.optional')}>
         <TemplateInput value={step.message ?? ''} onChange={(v) => onChange(withOptional(step, 'message', v))} variables={variables} testId="flow-field-message" />
       </Form.Item>
-      <Form.Item label={t('flows.form.summary')} help={t('flows.form.summaryHelp')}>
+      <Form.Item label={t('flows.form.summary')} extra={t('flows.form.summaryHelp')}>
         <TemplateInput value={step.summary ?? ''} onChange={(v) => onChange(withOptional(step, 'summary', v))} variables={variables} testId="flow-field-summary" />
       </Form.Item>
       <Form.Item label={t('flows.form.team')}>

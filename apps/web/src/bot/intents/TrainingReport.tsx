@@ -54,7 +54,7 @@ export function TrainingReport({ report, onOpenIntent }: { report: BotTrainingRe
           </Flex>
         </Card>
       )}
-      {report.status !== 'untrained' && (
+      {report.status !== 'untrained' && (report.status === 'trained' || report.perIntent.length > 0) && (
         <>
           <Card size="small" style={{ marginBottom: 16 }}>
             <Row gutter={[16, 12]}>

@@ -89,7 +89,7 @@ export function EntryDrawer(props: { open: boolean; entry: KbEntry | null; categ
       data-testid="kb-entry-drawer"
     >
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 16 }} />}
-      <Form form={form} layout="vertical" initialValues={blank} requiredMark="optional">
+      <Form form={form} layout="vertical" initialValues={blank}>
         <Flex gap={16} wrap>
           <Form.Item name="kind" label={t('bot.kb.kind')}>
             <Radio.Group optionType="button" options={[{ value: 'faq', label: t('bot.kb.kind.faq') }, { value: 'article', label: t('bot.kb.kind.article') }]} />

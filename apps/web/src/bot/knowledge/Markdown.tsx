@@ -70,7 +70,8 @@ function blocks(source: string): ReactNode[] {
     if (bullet.test(line)) {
       const ordered = /^\s*\d/.test(line);
       const items: string[] = [];
-      while (i < lines.length && bullet.test(lines[i]!)) {
+      // A numbered list right after a bulleted one (or the reverse) starts a new list.
+      while (i < lines.length && bullet.test(lines[i]!) && /^\s*\d/.test(lines[i]!) === ordered) {
         let item = lines[i++]!.replace(bullet, '');
         // Continuation lines (indented, not a new item) belong to the item.
         while (i < lines.length && /^\s{2,}\S/.test(lines[i]!) && !bullet.test(lines[i]!)) item += ' ' + lines[i++]!.trim();

@@ -285,7 +285,9 @@ export function createKnowledgeService(deps: { db: Database; storage: BlobStorag
     const tags = (r.tags as string[]) ?? [];
     const base = { id: r.id as string, locale: r.locale as string, ...(tags.length ? { tags } : {}) };
     if (r.kind === 'faq') return { ...base, fields: { question: r.title as string, similar: (r.similar_questions as string[]) ?? [], body: markdownToPlain(r.text as string) } };
-    return { ...base, fields: { title: (r.heading as string | null) ?? (r.title as string), body: markdownToPlain(r.text as string) } };
+    // An article's similar questions are the ways people ask for it: every chunk answers to them (the body picks the chunk).
+    const similar = (r.similar_questions as string[] | null) ?? [];
+    return { ...base, fields: { title: (r.heading as string | null) ?? (r.title as string), ...(similar.length ? { similar } : {}), body: markdownToPlain(r.text as string) } };
   }
 
   /** Loads the chunks of enabled entries (all, or those stamped after `after`) into the index. */

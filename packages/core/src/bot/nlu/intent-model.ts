@@ -8,6 +8,7 @@ import {
   type RawFeatures,
   type TextFeaturizer,
 } from './text-features.ts';
+import { BACKGROUND_POOL } from './background-pool.ts';
 import { TrainingSetError, checkTrainingSet, dedupeExamples } from './training-set.ts';
 
 /**
@@ -62,6 +63,11 @@ export interface SerializedIntentModel {
   weights: string;
   /** Bias per intent (Float32Array, base64). */
   bias: string;
+  /**
+   * The weights and bias have one more column after the intents: the built-in background (off-topic)
+   * class; predicting it means out of scope. Absent in models trained before it existed.
+   */
+  background?: boolean;
 }
 
 /** Hyper-parameters. Defaults were tuned on HWU64-valid and an SMP2017 train split, never on test data. */
@@ -81,6 +87,12 @@ export interface IntentHyperParameters {
   coverageExponent: number;
   /** Lowest OOS threshold chosen at training time. */
   minThreshold: number;
+  /** Train a background (off-topic) class from BACKGROUND_POOL; predicting it = out of scope. */
+  background: boolean;
+  /** Pool lines whose cosine with any tenant example exceeds this are dropped (the tenant owns that topic). */
+  backgroundMaxSimilarity: number;
+  /** Total weight of the pool lines relative to the mean number of examples per intent. */
+  backgroundWeight: number;
 }
 
 export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
@@ -93,6 +105,9 @@ export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
   rejectBudget: 0.015,
   coverageExponent: 1,
   minThreshold: 0.25,
+  background: true,
+  backgroundMaxSimilarity: 0.2,
+  backgroundWeight: 2,
 };
 
 export interface TrainOptions {
@@ -210,6 +225,8 @@ function trainSoftmax(
   classes: number,
   hyper: IntentHyperParameters,
   random: () => number,
+  /** Per-example weight (the background pool is down-weighted); 1 when absent. */
+  sampleWeights?: Float32Array,
 ): LinearModel {
   const w = new Float32Array(features * classes);
   const bias = new Float32Array(classes);
@@ -224,7 +241,8 @@ function trainSoftmax(
     for (const n of order) {
       const x = xs[n]!;
       const y = ys[n]!;
-      const eta = eta0 / (1 + eta0 * lambda * t++);
+      const baseEta = eta0 / (1 + eta0 * lambda * t++);
+      const eta = baseEta * (sampleWeights?.[n] ?? 1);
       linearScores(w, bias, scale, classes, x, scores);
       softmaxInPlace(scores);
       scores[y]! -= 1; // gradient of the cross-entropy wrt the scores
@@ -242,7 +260,7 @@ function trainSoftmax(
         }
       }
       for (let c = 0; c < classes; c++) bias[c]! -= eta * 0.1 * scores[c]!;
-      scale *= 1 - eta * lambda;
+      scale *= 1 - baseEta * lambda;
       if (scale < 1e-4) {
         for (let i = 0; i < w.length; i++) w[i]! *= scale;
         scale = 1;
@@ -329,12 +347,21 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
 
   const featurizer = createTextFeaturizer(jiebaSegmenter(), hyper.features);
   const raws = data.map((e) => featurizer.features(e.text));
-  const vocab = buildVocabulary(raws, hyper.groupWeights);
-  const xs = raws.map((r) => vectorize(vocab, r));
-  log(`${data.length} examples, ${intents.length} intents, ${vocab.hashes.length} features`);
+  // Background class (index intents.length): off-topic pool lines unlike every tenant example.
+  const pool = hyper.background ? backgroundRaws(featurizer, raws, hyper) : [];
+  const background = pool.length > 0;
+  const classes = intents.length + (background ? 1 : 0);
+  const poolWeight = background ? (hyper.backgroundWeight * (data.length / intents.length)) / pool.length : 0;
+  const allRaws = [...raws, ...pool];
+  const allYs = Int32Array.from([...ys, ...pool.map(() => intents.length)]);
+  const allWeights = Float32Array.from(allRaws, (_, n) => (n < raws.length ? 1 : Math.min(1, poolWeight)));
+  const vocab = buildVocabulary(allRaws, hyper.groupWeights);
+  const xs = allRaws.map((r) => vectorize(vocab, r));
+  log(`${data.length} examples, ${intents.length} intents, ${pool.length} background lines, ${vocab.hashes.length} features`);
 
   // Out-of-fold scores for calibration: stratified folds; an intent with a single example stays in training.
   // calibrationFolds 0 skips calibration (temperature 1, no rejection): for tuning accuracy faster.
+  // The background lines are in every fold's training set and never scored.
   const folds = hyper.calibrationFolds === 0 ? 0 : Math.max(2, Math.min(hyper.calibrationFolds, maxExamplesPerIntent(ys, intents.length)));
   const foldOf = stratifiedFolds(ys, intents.length, folds, random);
   const oofScores: Float64Array[] = [];
@@ -344,21 +371,23 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
     const testIdx: number[] = [];
     foldOf.forEach((fold, n) => (fold === f ? testIdx : trainIdx).push(n));
     if (testIdx.length === 0) continue;
+    for (let n = raws.length; n < allRaws.length; n++) trainIdx.push(n);
     // The fold gets its own vocabulary, so its held-out examples have unknown words as new messages do and
     // their coverage (hence confidence) is realistic.
-    const foldVocab = buildVocabulary(trainIdx.map((n) => raws[n]!), hyper.groupWeights);
+    const foldVocab = buildVocabulary(trainIdx.map((n) => allRaws[n]!), hyper.groupWeights);
     const model = trainSoftmax(
-      trainIdx.map((n) => vectorize(foldVocab, raws[n]!)),
-      Int32Array.from(trainIdx, (n) => ys[n]!),
+      trainIdx.map((n) => vectorize(foldVocab, allRaws[n]!)),
+      Int32Array.from(trainIdx, (n) => allYs[n]!),
       foldVocab.hashes.length,
-      intents.length,
+      classes,
       hyper,
       random,
+      Float32Array.from(trainIdx, (n) => allWeights[n]!),
     );
     for (const n of testIdx) {
-      const s = new Float64Array(intents.length);
+      const s = new Float64Array(classes);
       const x = vectorize(foldVocab, raws[n]!);
-      linearScores(model.weights, model.bias, 1, intents.length, x, s);
+      linearScores(model.weights, model.bias, 1, classes, x, s);
       shrink(s, x.coverage, hyper.coverageExponent);
       oofScores.push(s);
       oofYs.push(ys[n]!);
@@ -378,8 +407,39 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
   const threshold = Math.max(hyper.minThreshold, chooseThreshold(correct, hyper.rejectBudget));
   log(`temperature ${temperature.toFixed(3)}, OOS threshold ${threshold.toFixed(4)} (${correct.length}/${oofScores.length} out-of-fold correct)`);
 
-  const final = trainSoftmax(xs, ys, vocab.hashes.length, intents.length, hyper, random);
-  return createModel({ intents, threshold, temperature, coverageExponent: hyper.coverageExponent, vocab, featurizer, linear: final });
+  const final = trainSoftmax(xs, allYs, vocab.hashes.length, classes, hyper, random, allWeights);
+  return createModel({ intents, threshold, temperature, coverageExponent: hyper.coverageExponent, vocab, featurizer, linear: final, background });
+}
+
+/**
+ * Features of the background pool lines that do not resemble any tenant example: cosine similarity (in a
+ * TF-IDF space over both) above backgroundMaxSimilarity means the tenant owns that topic (a weather intent,
+ * a joke intent), and the line would teach the model to reject the tenant's own messages.
+ */
+function backgroundRaws(featurizer: TextFeaturizer, tenant: RawFeatures[], hyper: IntentHyperParameters): RawFeatures[] {
+  const pool = BACKGROUND_POOL.map((t) => featurizer.features(t));
+  const vocab = buildVocabulary([...tenant, ...pool], hyper.groupWeights);
+  const norm = hyper.groupWeights.reduce((a, w) => a + w * w, 0);
+  // Inverted index feature → (tenant example, value), so each pool line costs its postings, not N dot products.
+  const postings = new Map<number, Array<[number, number]>>();
+  tenant.forEach((raw, n) => {
+    const x = vectorize(vocab, raw);
+    x.idx.forEach((i, k) => {
+      let list = postings.get(i);
+      if (!list) postings.set(i, (list = []));
+      list.push([n, x.val[k]!]);
+    });
+  });
+  return pool.filter((raw) => {
+    const x = vectorize(vocab, raw);
+    const dots = new Map<number, number>();
+    x.idx.forEach((i, k) => {
+      for (const [n, v] of postings.get(i) ?? []) dots.set(n, (dots.get(n) ?? 0) + v * x.val[k]!);
+    });
+    let best = 0;
+    for (const d of dots.values()) if (d > best) best = d;
+    return best / norm <= hyper.backgroundMaxSimilarity;
+  });
 }
 
 /** Scores × coverage^γ: a per-message temperature, so the ranking is unchanged and only confidence drops. */
@@ -396,11 +456,13 @@ interface ModelParts {
   vocab: Vocabulary;
   featurizer: TextFeaturizer;
   linear: LinearModel;
+  /** The last column of the linear model is the background class. */
+  background: boolean;
 }
 
 function createModel(parts: ModelParts): IntentModel {
-  const { intents, threshold, temperature, coverageExponent, vocab, featurizer, linear } = parts;
-  const classes = intents.length;
+  const { intents, threshold, temperature, coverageExponent, vocab, featurizer, linear, background } = parts;
+  const classes = linear.classes;
   return {
     intents,
     threshold,
@@ -410,13 +472,18 @@ function createModel(parts: ModelParts): IntentModel {
       linearScores(linear.weights, linear.bias, 1, classes, x, p);
       shrink(p, x.coverage, coverageExponent);
       softmaxInPlace(p, temperature);
-      const order = Array.from(p.keys())
+      // The background class is not an intent: it only takes probability mass from the intents, and
+      // winning it means out of scope.
+      const order = Array.from(intents.keys())
         .sort((a, b) => p[b]! - p[a]!)
         .slice(0, RANKING_SIZE);
       const ranking = order.map((c) => ({ intent: intents[c]!, confidence: p[c]! }));
       const top = ranking[0]!;
+      const limit = options.threshold ?? threshold;
+      // A threshold of 0 means "never reject" (the evaluation's figures without rejection), background included.
+      const offTopic = background && limit > 0 && p[classes - 1]! > top.confidence;
       // No known feature at all (emoji, a language the model never saw): nothing supports any intent.
-      const outOfScope = x.idx.length === 0 || top.confidence < (options.threshold ?? threshold);
+      const outOfScope = x.idx.length === 0 || offTopic || top.confidence < limit;
       return { intent: outOfScope ? null : top.intent, confidence: top.confidence, outOfScope, ranking };
     },
     toJSON() {
@@ -434,6 +501,7 @@ function createModel(parts: ModelParts): IntentModel {
         idf: toBase64(vocab.idf),
         weights: toBase64(linear.weights),
         bias: toBase64(linear.bias),
+        ...(background ? { background: true } : {}),
       };
     },
   };
@@ -459,7 +527,8 @@ export function loadIntentModel(json: unknown): IntentModel {
   const idf = fromBase64(doc!.idf, Float32Array) ?? fail('idf');
   const weights = fromBase64(doc!.weights, Float32Array) ?? fail('weights');
   const bias = fromBase64(doc!.bias, Float32Array) ?? fail('bias');
-  const classes = intents!.length;
+  const background = doc!.background === true;
+  const classes = intents!.length + (background ? 1 : 0);
   if (groups.length !== hashes.length || idf.length !== hashes.length) fail('vocabulary arrays differ in length');
   if (weights.length !== hashes.length * classes || bias.length !== classes) fail('weights do not match the vocabulary');
   if (groups.some((g) => g > CHAR_GROUP)) fail('groups');
@@ -472,6 +541,7 @@ export function loadIntentModel(json: unknown): IntentModel {
     vocab,
     featurizer: createTextFeaturizer(jiebaSegmenter(), features!),
     linear: { weights, bias, classes },
+    background,
   });
 }
 
