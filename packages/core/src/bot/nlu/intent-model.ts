@@ -93,6 +93,11 @@ export interface IntentHyperParameters {
   backgroundMaxSimilarity: number;
   /** Total weight of the pool lines relative to the mean number of examples per intent. */
   backgroundWeight: number;
+  /** Second linear model over the same features whose scores are added (× secondWeight) to the softmax's. */
+  secondModel: 'none' | 'cnb' | 'mnb' | 'svm';
+  secondWeight: number;
+  /** Additive smoothing of the naive Bayes models. */
+  nbAlpha: number;
 }
 
 export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
@@ -108,6 +113,9 @@ export const DEFAULT_HYPER_PARAMETERS: IntentHyperParameters = {
   background: true,
   backgroundMaxSimilarity: 0.2,
   backgroundWeight: 2,
+  secondModel: 'none',
+  secondWeight: 0,
+  nbAlpha: 0.1,
 };
 
 export interface TrainOptions {
@@ -271,6 +279,117 @@ function trainSoftmax(
   return { weights: w, bias, classes };
 }
 
+/** The softmax model plus, optionally, a second linear model of different bias folded into the same weights. */
+function trainLinear(
+  xs: SparseVector[],
+  ys: Int32Array,
+  features: number,
+  classes: number,
+  hyper: IntentHyperParameters,
+  random: () => number,
+  sampleWeights?: Float32Array,
+): LinearModel {
+  const lr = trainSoftmax(xs, ys, features, classes, hyper, random, sampleWeights);
+  if (hyper.secondModel === 'none' || hyper.secondWeight === 0) return lr;
+  const second =
+    hyper.secondModel === 'svm'
+      ? trainSquaredHinge(xs, ys, features, classes, hyper, random, sampleWeights)
+      : trainNaiveBayes(xs, ys, features, classes, hyper, sampleWeights);
+  const a = hyper.secondWeight;
+  for (let i = 0; i < lr.weights.length; i++) lr.weights[i]! += a * second.weights[i]!;
+  for (let c = 0; c < classes; c++) lr.bias[c]! += a * second.bias[c]!;
+  return lr;
+}
+
+/**
+ * Multinomial (mnb) or complement (cnb, Rennie et al. 2003) naive Bayes on the TF-IDF vectors, as a linear
+ * model; weights centred per feature across classes (softmax-invariant), no prior (classes are balanced enough).
+ */
+function trainNaiveBayes(
+  xs: SparseVector[],
+  ys: Int32Array,
+  features: number,
+  classes: number,
+  hyper: IntentHyperParameters,
+  sampleWeights?: Float32Array,
+): LinearModel {
+  const count = new Float64Array(features * classes);
+  const classMass = new Float64Array(classes);
+  xs.forEach((x, n) => {
+    const y = ys[n]!;
+    const sw = sampleWeights?.[n] ?? 1;
+    for (let k = 0; k < x.idx.length; k++) {
+      count[x.idx[k]! * classes + y]! += sw * x.val[k]!;
+      classMass[y]! += sw * x.val[k]!;
+    }
+  });
+  const alpha = hyper.nbAlpha;
+  const totalMass = classMass.reduce((s, v) => s + v, 0);
+  const w = new Float32Array(features * classes);
+  const row = new Float64Array(classes);
+  for (let f = 0; f < features; f++) {
+    let featTotal = 0;
+    for (let c = 0; c < classes; c++) featTotal += count[f * classes + c]!;
+    let mean = 0;
+    for (let c = 0; c < classes; c++) {
+      const own = count[f * classes + c]!;
+      row[c] =
+        hyper.secondModel === 'cnb'
+          ? -Math.log((alpha + featTotal - own) / (alpha * features + totalMass - classMass[c]!))
+          : Math.log((alpha + own) / (alpha * features + classMass[c]!));
+      mean += row[c]!;
+    }
+    mean /= classes;
+    for (let c = 0; c < classes; c++) w[f * classes + c] = row[c]! - mean;
+  }
+  return { weights: w, bias: new Float32Array(classes), classes };
+}
+
+/** One-vs-rest linear SVM with squared hinge loss by SGD (same lazy L2 as trainSoftmax). */
+function trainSquaredHinge(
+  xs: SparseVector[],
+  ys: Int32Array,
+  features: number,
+  classes: number,
+  hyper: IntentHyperParameters,
+  random: () => number,
+  sampleWeights?: Float32Array,
+): LinearModel {
+  const w = new Float32Array(features * classes);
+  const bias = new Float32Array(classes);
+  const scores = new Float64Array(classes);
+  const order = Int32Array.from(xs.keys());
+  const { lambda, learningRate: eta0, epochs } = hyper;
+  let scale = 1;
+  let t = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    shuffle(order, random);
+    for (const n of order) {
+      const x = xs[n]!;
+      const y = ys[n]!;
+      const baseEta = eta0 / (1 + eta0 * lambda * t++);
+      const eta = baseEta * (sampleWeights?.[n] ?? 1);
+      linearScores(w, bias, scale, classes, x, scores);
+      const step = eta / scale;
+      for (let c = 0; c < classes; c++) {
+        const target = c === y ? 1 : -1;
+        const margin = target * scores[c]!;
+        if (margin >= 1) continue;
+        const g = -2 * target * (1 - margin); // d loss / d score
+        for (let k = 0; k < x.idx.length; k++) w[x.idx[k]! * classes + c]! -= step * x.val[k]! * g;
+        bias[c]! -= eta * 0.1 * g;
+      }
+      scale *= 1 - baseEta * lambda;
+      if (scale < 1e-4) {
+        for (let i = 0; i < w.length; i++) w[i]! *= scale;
+        scale = 1;
+      }
+    }
+  }
+  if (scale !== 1) for (let i = 0; i < w.length; i++) w[i]! *= scale;
+  return { weights: w, bias, classes };
+}
+
 function linearScores(w: Float32Array, bias: Float32Array, scale: number, classes: number, x: SparseVector, out: Float64Array): void {
   for (let c = 0; c < classes; c++) out[c] = 0;
   for (let k = 0; k < x.idx.length; k++) {
@@ -375,7 +494,7 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
     // The fold gets its own vocabulary, so its held-out examples have unknown words as new messages do and
     // their coverage (hence confidence) is realistic.
     const foldVocab = buildVocabulary(trainIdx.map((n) => allRaws[n]!), hyper.groupWeights);
-    const model = trainSoftmax(
+    const model = trainLinear(
       trainIdx.map((n) => vectorize(foldVocab, allRaws[n]!)),
       Int32Array.from(trainIdx, (n) => allYs[n]!),
       foldVocab.hashes.length,
@@ -407,7 +526,7 @@ export function trainIntentModel(examples: IntentExample[], options: TrainOption
   const threshold = Math.max(hyper.minThreshold, chooseThreshold(correct, hyper.rejectBudget));
   log(`temperature ${temperature.toFixed(3)}, OOS threshold ${threshold.toFixed(4)} (${correct.length}/${oofScores.length} out-of-fold correct)`);
 
-  const final = trainSoftmax(xs, allYs, vocab.hashes.length, classes, hyper, random, allWeights);
+  const final = trainLinear(xs, allYs, vocab.hashes.length, classes, hyper, random, allWeights);
   return createModel({ intents, threshold, temperature, coverageExponent: hyper.coverageExponent, vocab, featurizer, linear: final, background });
 }
 
