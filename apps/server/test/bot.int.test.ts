@@ -314,5 +314,21 @@ describe('the simulator and access', () => {
     const badInbox = await t.api('PATCH', '/api/v1/bot/settings', { token: other.admin, body: { inboxIds: [w.inboxId] } });
     expect(badInbox.status).toBe(400);
     expect(badInbox.body.error.message).toContain('body.inboxIds');
+    // Patterns run on customer text: a slow (cubic) one is refused at save time.
+    const slow = await t.api('PATCH', '/api/v1/bot/settings', { token: w.admin, body: { orderNumberPatterns: ['\\d*\\d*\\d*x'] } });
+    expect(slow.status).toBe(400);
+    expect(slow.body.error.message).toMatch(/body\.orderNumberPatterns\.0: .*unbounded repetitions/);
+  });
+
+  it('a person assigning a bot conversation takes it from the bot: the bot is quiet and a later unassign reaches routing', async () => {
+    const w = await botWorld();
+    const c = await chat(w, '你好');
+    await c.botSaid(1);
+    const assigned = await t.api('POST', `/api/v1/conversations/${c.conversationId}/assign`, { token: w.admin, body: { assigneeId: w.agents[0]!.id } });
+    expect(assigned.status).toBe(200);
+    expect(assigned.body.botStatus).toBe('handed_off');
+    await c.say('查询订单');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await c.botSaid(1)).toHaveLength(1);
   });
 });

@@ -42,6 +42,13 @@ describe('LLM provider settings', () => {
     expect(got.body.hasApiKey).toBe(true);
     expect(JSON.stringify(got.body)).not.toContain(fake.apiKey!);
     expect(got.body).not.toHaveProperty('apiKey');
+
+    // The key belongs to its endpoint: pointing the provider at another origin without a new key drops it,
+    // so nobody who may edit the bot can send the stored key to a server of their choosing.
+    const moved = await t.api('PATCH', '/api/v1/bot/llm', { token: admin, body: { baseUrl: 'https://llm.attacker.example/v1' } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.hasApiKey).toBe(false);
+    expect((await configure()).body.hasApiKey).toBe(true);
   });
 
   it('choosing a preset fills in its base URL', async () => {

@@ -73,6 +73,8 @@ export interface BrainInput {
   settings: BotSettings;
   model: IntentModel | null;
   flows: BotFlowRef[];
+  /** An older published version of a flow (a conversation in the middle of it keeps it after a new publish). */
+  flowVersion?: (id: string, version: number) => Promise<BotFlowRef | null>;
   extract(text: string): ExtractedEntity[];
   sentiment(text: string): number;
   flowIO: FlowIO;
@@ -164,7 +166,8 @@ export async function runBrain(input: BrainInput, ports: BrainPorts): Promise<Br
 
   // 3. A flow waiting for the customer's answer.
   if (state.flow) {
-    const flow = input.flows.find((f) => f.id === state.flow!.flowId && f.version === state.flow!.version);
+    const { flowId, version } = state.flow;
+    const flow = input.flows.find((f) => f.id === flowId && f.version === version) ?? (await input.flowVersion?.(flowId, version)) ?? undefined;
     const expired = input.now.getTime() - Date.parse(state.flow.updatedAt) > settings.flowTimeoutMinutes * 60_000;
     if (!flow || expired) state.flow = null;
     else return fromFlow(flow, await continueFlow(flow, state.flow, { text }, input.flowIO), 'flow');

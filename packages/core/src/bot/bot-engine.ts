@@ -7,7 +7,7 @@ import type { BotTraining } from './bot-training.ts';
 import { buildSummary, type BotFlowRef, type BotState, type BrainInput, type BrainOutcome, type BrainPorts } from './bot-brain.ts';
 import { createEntityExtractor, type ExtractedEntity } from './nlu/entities.ts';
 import { createSentimentAnalyzer } from './nlu/sentiment.ts';
-import type { FlowIO } from './dialog/flow-engine.ts';
+import { FLOW_SECRET_PREFIX, type FlowIO } from './dialog/flow-engine.ts';
 
 /**
  * What one turn of the bot needs for a workspace, cached per node for a couple of seconds (settings,
@@ -21,6 +21,8 @@ const MAX_FLOW_RESPONSE_BYTES = 1024 * 1024;
 
 export interface FlowSource {
   publishedFlows(workspaceId: string): Promise<BotFlowRef[]>;
+  /** A version published before (a conversation finishes the version it started, even after a new publish). */
+  publishedVersion(workspaceId: string, id: string, version: number): Promise<BotFlowRef | null>;
 }
 
 export function createBotEngine(deps: {
@@ -75,7 +77,8 @@ export function createBotEngine(deps: {
         }
         return { status: res.status, body };
       },
-      secret: (name) => deps.vault.get(workspaceId, name),
+      // Only the flows' own secrets (the engine asks for no others; this is the second lock on that door).
+      secret: async (name) => (name.startsWith(FLOW_SECRET_PREFIX) ? deps.vault.get(workspaceId, name) : undefined),
       now: () => new Date(),
     };
   }
@@ -99,6 +102,7 @@ export function createBotEngine(deps: {
         settings: s,
         model,
         flows: input.flows ?? (await deps.flows.publishedFlows(workspaceId)),
+        flowVersion: (id, version) => deps.flows.publishedVersion(workspaceId, id, version),
         extract,
         sentiment: (text) => sentiment.analyze(text).score,
         flowIO: flowIO(workspaceId, extract),

@@ -20,6 +20,8 @@ import type { BotEngine } from './bot-engine.ts';
  */
 
 const CONSUMER_NAME = 'bot';
+const TURN_MAX_ATTEMPTS = 5;
+const GIVE_UP_MESSAGE = '抱歉，系统出了点问题，正在为您转接人工客服。';
 export const BOT_TURN_QUEUE = 'bot.turn';
 
 interface TurnJob {
@@ -46,7 +48,7 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
     for (const m of incoming) {
       if (!withBot.has(m.conversationId)) continue;
       const payload: TurnJob = { workspaceId: m.workspaceId, conversationId: m.conversationId, messageId: m.id };
-      await jobs!.enqueue(tx, { queue: BOT_TURN_QUEUE, payload, workspaceId: m.workspaceId, orderingKey: `bot:${m.conversationId}`, maxAttempts: 5 });
+      await jobs!.enqueue(tx, { queue: BOT_TURN_QUEUE, payload, workspaceId: m.workspaceId, orderingKey: `bot:${m.conversationId}`, maxAttempts: TURN_MAX_ATTEMPTS });
     }
   }
 
@@ -125,6 +127,29 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
     }
   }
 
+  /** Minimal handoff when a turn cannot be written: an apology, bot_status 'handed_off' and the routing job. */
+  async function giveUp(job: TurnJob, fence: <T>(fn: (tx: Sql) => Promise<T>, opts?: { complete?: boolean }) => Promise<T>): Promise<void> {
+    const published = await fence(async (tx) => {
+      const fresh = await one(tx, `SELECT bot_status, assignee_id FROM conversations WHERE id = $1 AND workspace_id = $2 FOR UPDATE`, [job.conversationId, job.workspaceId]);
+      if (!fresh || fresh.bot_status !== 'bot' || fresh.assignee_id) return [];
+      await tx.query(
+        `INSERT INTO bot_turns (workspace_id, conversation_id, message_id, text, action) VALUES ($1, $2, $3, '', 'handoff') ON CONFLICT (message_id) DO NOTHING`,
+        [job.workspaceId, job.conversationId, job.messageId],
+      );
+      await tx.query(
+        `INSERT INTO bot_conversations (conversation_id, workspace_id, handoff_reason, summary, handed_off_at) VALUES ($1, $2, 'bot_failure', $3, now())
+         ON CONFLICT (conversation_id) DO UPDATE SET handoff_reason = 'bot_failure', summary = EXCLUDED.summary, handed_off_at = now(), updated_at = now()`,
+        [job.conversationId, job.workspaceId, '转人工原因 / Reason: bot_failure (the bot could not process a message)'],
+      );
+      const apology = await pipeline.appendInTx(tx, botMessage(job, { text: GIVE_UP_MESSAGE, quickReplies: [], card: null, source: null }, false));
+      await tx.query(`UPDATE conversations SET bot_status = 'handed_off', updated_at = now() WHERE id = $1`, [job.conversationId]);
+      await enqueueHandoff(jobs!, tx, { workspaceId: job.workspaceId, conversationId: job.conversationId, reason: 'bot_failure' });
+      return [apology];
+    }, { complete: true });
+    for (const r of published) pipeline.publish(r);
+    jobs!.notify();
+  }
+
   const burst = createBurstCatchUp({
     consumer: () => consumer,
     isActive: () => !stopped,
@@ -135,7 +160,21 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
   return {
     async start(input: { jobs: JobQueue; consume?: boolean }): Promise<void> {
       jobs = input.jobs;
-      jobs.register<TurnJob>(BOT_TURN_QUEUE, (job, ctx) => runTurn(job.payload, ctx.fence), { concurrency: 4, dropPayloadWhenDone: true });
+      jobs.register<TurnJob>(
+        BOT_TURN_QUEUE,
+        async (job, ctx) => {
+          try {
+            await runTurn(job.payload, ctx.fence);
+          } catch (err) {
+            if (job.attempts < TURN_MAX_ATTEMPTS) throw err; // retried with backoff
+            // The last attempt failed too (the database refused what the turn wrote, a store outage…): hand the
+            // conversation to people rather than leave the customer with a bot that never answers.
+            log.error({ err, conversationId: job.payload.conversationId }, 'bot turn failed on every attempt; handing over');
+            await giveUp(job.payload, ctx.fence);
+          }
+        },
+        { concurrency: 4, dropPayloadWhenDone: true },
+      );
       // Past messages are not the bot's to answer: start reading at the present the first time.
       await createCursorAtPresent(db, CONSUMER_NAME);
       consumer = createLogConsumer({ db, name: CONSUMER_NAME, logger: log, pollMs: 2_000, handle: handleLog });

@@ -6,6 +6,7 @@ import type { Actor } from '../auth/actor.ts';
 import { requirePermission } from '../auth/actor.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { invalid } from '../shared/errors.ts';
+import { customPatternProblem } from './nlu/entities.ts';
 
 /**
  * The bot's settings per workspace. Everything lives in one jsonb row except the inboxes where the bot
@@ -44,11 +45,9 @@ export function createBotSettingsStore(deps: { db: Database; onChange: (workspac
     async update(actor: Actor, patch: z.infer<typeof UpdateBotSettingsBody>): Promise<BotSettings> {
       requirePermission(actor, 'bot.manage');
       patch.orderNumberPatterns?.forEach((p, i) => {
-        try {
-          new RegExp(p, 'u');
-        } catch (err) {
-          throw invalid(`body.orderNumberPatterns.${i}`, `not a valid regular expression (${(err as Error).message}); e.g. [A-Z]{2}\\d{10}`);
-        }
+        // The same check as workspace entities: these run on every customer message.
+        const problem = customPatternProblem(p);
+        if (problem) throw invalid(`body.orderNumberPatterns.${i}`, `${problem}; e.g. [A-Z]{2}\\d{10}`);
       });
       const result = await db.transaction(async (tx) => {
         if (patch.inboxIds) {

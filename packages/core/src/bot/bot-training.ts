@@ -7,15 +7,16 @@ import { requirePermission } from '../auth/actor.ts';
 import { recordAudit } from '../audit/audit.service.ts';
 import { AppError, conflict, isUniqueViolation, notFound } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
-import { loadIntentModel, trainIntentModel, type IntentExample, type IntentModel } from './nlu/intent-model.ts';
+import { loadIntentModel, type IntentExample, type IntentModel, type SerializedIntentModel } from './nlu/intent-model.ts';
 import { checkTrainingSet } from './nlu/training-set.ts';
-import { crossValidate } from './nlu/intent-eval.ts';
+import { trainInWorker } from './nlu/train-in-worker.ts';
 import { checkEntityDefinitions, type EntityDefinition } from './nlu/entities.ts';
 
 /**
  * The training loop of the bot: intents with example utterances, workspace entities, training the offline
  * intent model and its cross-validated report (accuracy per intent, confusions, misses), and the per-node
- * cache of the trained model. Training runs in the request (seconds on a CPU for thousands of examples).
+ * cache of the trained model. Training runs in the request, in a worker thread (seconds to tens of seconds of
+ * CPU that must not freeze the node).
  */
 
 const EMPTY_REPORT: BotTrainingReport = {
@@ -54,23 +55,22 @@ export function createBotTraining(deps: { db: Database; logger: Logger }) {
     const checked = checkTrainingSet(examples);
     const base = { examples: examples.length, intents: new Set(examples.map((e) => e.intent)).size, errors: checked.errors, warnings: checked.warnings };
     let report: BotTrainingReport;
-    let model: IntentModel | null = null;
+    let serialized: SerializedIntentModel | null = null;
     if (checked.errors.length > 0) {
       report = { ...EMPTY_REPORT, ...base, status: 'failed', trainedAt: new Date().toISOString() };
     } else {
-      const started = performance.now();
-      model = trainIntentModel(examples, { seed: 1 });
-      const trainSeconds = (performance.now() - started) / 1000;
       const sample = examples.length > MAX_CROSS_VALIDATION_EXAMPLES ? sampleEvery(examples, MAX_CROSS_VALIDATION_EXAMPLES) : examples;
       const minPerIntent = Math.min(...countBy(sample.map((e) => e.intent)).values());
       const folds = Math.max(2, Math.min(5, minPerIntent));
-      const cv = crossValidate(sample, folds, 1);
+      const trained = await trainInWorker({ examples, sample, folds });
+      serialized = trained.model;
+      const { cv, trainSeconds } = trained;
       report = {
         ...base,
         status: 'trained',
         trainedAt: new Date().toISOString(),
         trainSeconds: round(trainSeconds, 3),
-        threshold: round(model.threshold, 3),
+        threshold: round(trained.threshold, 3),
         accuracy: round(cv.inScopeAccuracy, 4),
         macroF1: round(cv.macroF1, 4),
         perIntent: cv.perIntent.map((p) => ({ ...p, precision: round(p.precision, 4), recall: round(p.recall, 4), f1: round(p.f1, 4) })),
@@ -85,7 +85,7 @@ export function createBotTraining(deps: { db: Database; logger: Logger }) {
          ON CONFLICT (workspace_id) DO UPDATE SET
            model = CASE WHEN EXCLUDED.model IS NULL THEN bot_models.model ELSE EXCLUDED.model END,
            report = EXCLUDED.report, revision = bot_models.revision + 1, trained_at = now()`,
-        [workspaceId, model ? JSON.stringify(model.toJSON()) : null, JSON.stringify(report)],
+        [workspaceId, serialized ? JSON.stringify(serialized) : null, JSON.stringify(report)],
       );
       if (actor) await recordAudit(tx, actor, 'bot.trained', null, { examples: report.examples, intents: report.intents, status: report.status });
     });
@@ -94,8 +94,18 @@ export function createBotTraining(deps: { db: Database; logger: Logger }) {
     return report;
   }
 
+  // One training per workspace at a time on this node: a second click waits for the running one.
+  const running = new Map<string, Promise<BotTrainingReport>>();
+  function trainOnce(workspaceId: string, actor?: Actor): Promise<BotTrainingReport> {
+    const current = running.get(workspaceId);
+    if (current) return current;
+    const p = train(workspaceId, actor).finally(() => running.delete(workspaceId));
+    running.set(workspaceId, p);
+    return p;
+  }
+
   return {
-    train,
+    train: trainOnce,
 
     /** The workspace's model (null before the first successful training), reloaded when another node retrained. */
     async model(workspaceId: string): Promise<LoadedModel> {
@@ -146,7 +156,7 @@ export function createBotTraining(deps: { db: Database; logger: Logger }) {
 
     async trainNow(actor: Actor): Promise<BotTrainingReport> {
       requirePermission(actor, 'bot.manage');
-      return train(actor.workspaceId, actor);
+      return trainOnce(actor.workspaceId, actor);
     },
 
     async listIntents(actor: Actor): Promise<BotIntent[]> {

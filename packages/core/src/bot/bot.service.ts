@@ -24,7 +24,8 @@ import { conversationSentiment } from './nlu/sentiment.ts';
 
 /** Simulator sessions live on the node that started them, for half an hour of inactivity. */
 const SIMULATION_TTL_MS = 30 * 60_000;
-const MAX_SIMULATIONS = 1_000;
+const MAX_SIMULATIONS = 5_000;
+const MAX_SIMULATIONS_PER_WORKSPACE = 50;
 
 export interface BotDeps {
   db: Database;
@@ -73,6 +74,9 @@ export function createBotService(deps: BotDeps) {
       const outcome = await runBrain(await engine.brainInput(actor.workspaceId, { text: body.text, state, flows, contactName: actor.kind === 'user' ? actor.name : null }), deps.ports);
       if (outcome.handoff) simulations.delete(sessionId);
       else {
+        // Bounded per workspace (one workspace cannot evict another's sessions) and overall.
+        const mine = [...simulations].filter(([, v]) => v.workspaceId === actor.workspaceId);
+        if (mine.length >= MAX_SIMULATIONS_PER_WORKSPACE) simulations.delete(mine[0]![0]);
         if (simulations.size >= MAX_SIMULATIONS) simulations.delete(simulations.keys().next().value!);
         simulations.set(sessionId, { workspaceId: actor.workspaceId, state: outcome.state, at: now });
       }

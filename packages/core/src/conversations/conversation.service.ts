@@ -210,8 +210,11 @@ export function createConversationService(deps: { db: Database; events: DomainEv
           const u = await assertAssignable(tx, actor.workspaceId, before.inbox_id as string, assigneeId, 'body.assigneeId');
           activity = actor.kind === 'user' && actor.userId === assigneeId ? `${actor.name} self-assigned the conversation` : `${actorName(actor)} assigned the conversation to ${u.name as string}`;
         }
-        // A manual assignment takes the conversation out of the routing queue.
-        return { set: assigneeId ? { assignee_id: assigneeId, queued_at: null, assigned_at: new Date().toISOString() } : { assignee_id: null }, activity };
+        // A manual assignment takes the conversation out of the routing queue — and from the bot: a person has it
+        // now, and a later unassign or transfer must reach routing (which skips conversations with the bot).
+        const set: Record<string, unknown> = assigneeId ? { assignee_id: assigneeId, queued_at: null, assigned_at: new Date().toISOString() } : { assignee_id: null };
+        if (assigneeId && before.bot_status === 'bot') set.bot_status = 'handed_off';
+        return { set, activity };
       });
     },
 
@@ -238,6 +241,7 @@ export function createConversationService(deps: { db: Database; events: DomainEv
           ? { assignee_id: p.assigneeId, queued_at: null, assigned_at: new Date().toISOString() }
           : { assignee_id: null, assigned_at: null };
         if (p.teamId !== undefined) set.team_id = p.teamId;
+        if (p.assigneeId && current.bot_status === 'bot') set.bot_status = 'handed_off';
         return { set, activity: p.activity };
       });
       return { conversation, changed };

@@ -177,24 +177,25 @@ describe('engine semantics', () => {
     const d = doc([
       { id: 'ask', type: 'ask', slot: 'q', prompt: '?', next: 'call' },
       {
-        id: 'call', type: 'http', method: 'POST', url: 'https://api.example.test/s/{{q}}?k={{secret.KEY}}',
-        headers: { authorization: 'Bearer {{secret.KEY}}', 'x-q': '{{q}}' }, body: '{"q":"{{q}}","name":"{{contact.name}}"}',
+        id: 'call', type: 'http', method: 'POST', url: 'https://api.example.test/s/{{q}}?k={{secret.flow.KEY}}&o={{secret.llm.api_key}}',
+        headers: { authorization: 'Bearer {{secret.flow.KEY}}', 'x-q': '{{q}}' }, body: '{"q":"{{q}}","name":"{{contact.name}}"}',
         responseMap: { first: 'items.0.name', missing: 'nope.deep' }, next: 'say',
       },
-      { id: 'say', type: 'message', text: '{{first}}|{{missing}}|{{secret.KEY}}|{{contact.name}}', next: null },
+      { id: 'say', type: 'message', text: '{{first}}|{{missing}}|{{secret.flow.KEY}}|{{contact.name}}', next: null },
     ]);
     const requests: FlowHttpRequest[] = [];
     const io: FlowIO = {
       extract: () => [],
       http: async (req) => (requests.push(req), { status: 201, body: JSON.stringify({ items: [{ name: '结果' }] }) }),
-      secret: async (n) => (n === 'KEY' ? 's3cr3t' : undefined),
+      secret: async (n) => (n === 'flow.KEY' ? 's3cr3t' : n === 'llm.api_key' ? 'sk-not-for-flows' : undefined),
       now: () => new Date(0),
     };
     const f = { id: 'f', version: 1, document: d };
     const t1 = await startFlow(f, { text: 'x', variables: { contact: { name: 'Li "Lei"' } } }, io);
     const t2 = await continueFlow(f, t1.state!, { text: 'a/b?c "d"\r\nX-Evil: 1' }, io);
     const req = requests[0]!;
-    expect(req.url).toBe(`https://api.example.test/s/${encodeURIComponent('a/b?c "d"\r\nX-Evil: 1')}?k=s3cr3t`);
+    // Only flow.… secrets are read: another vault secret (the LLM key) stays out of the request.
+    expect(req.url).toBe(`https://api.example.test/s/${encodeURIComponent('a/b?c "d"\r\nX-Evil: 1')}?k=s3cr3t&o=`);
     expect(JSON.parse(req.body!)).toEqual({ q: 'a/b?c "d"\r\nX-Evil: 1', name: 'Li "Lei"' });
     expect(req.headers).toEqual({ authorization: 'Bearer s3cr3t', 'x-q': 'a/b?c "d" X-Evil: 1', 'content-type': 'application/json' });
     expect(req.timeoutMs).toBe(5000);

@@ -92,6 +92,24 @@ describe('trainIntentModel', () => {
     expect(() => loadIntentModel({ ...good, threshold: 'x' })).toThrow(/threshold/);
   });
 
+  it('sets the threshold by a leave-intents-out simulation: the in-scope cost it may spend bounds it', () => {
+    const train = (oosMaxCost: number) => {
+      const lines: string[] = [];
+      const m = trainIntentModel(shop, { seed: 3, hyper: { minThreshold: 0, oosMaxCost }, log: (l) => lines.push(l) });
+      return { threshold: m.threshold, sim: lines.find((l) => l.startsWith('OOS simulation')) ?? '' };
+    };
+    const free = train(0);
+    const costly = train(0.3);
+    // Rows of the intents each calibration fold did not learn were scored as out-of-scope messages.
+    expect(Number(/(\d+) rows of left-out intents/.exec(costly.sim)?.[1])).toBeGreaterThan(0);
+    expect(free.threshold).toBe(0); // no cost allowed: nothing is rejected by the threshold
+    expect(costly.threshold).toBeGreaterThan(0.2);
+    // Off: the round-1 rule (reject budget on correct out-of-fold confidences) and no simulation.
+    const lines: string[] = [];
+    trainIntentModel(shop, { seed: 3, hyper: { oosSimulation: 0 }, log: (l) => lines.push(l) });
+    expect(lines.some((l) => l.startsWith('OOS simulation'))).toBe(false);
+  });
+
   it('throws TrainingSetError with the issues on a bad training set', () => {
     expect(() => trainIntentModel([{ text: '你好', intent: 'greet' }])).toThrow(TrainingSetError);
   });

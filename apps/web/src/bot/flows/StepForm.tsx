@@ -222,7 +222,7 @@ function HttpFields({ step, onChange, stepIds, variables, self }: Common & { ste
           value={step.headers ?? {}}
           onChange={(headers) => onChange({ ...step, headers })}
           keyPlaceholder="authorization"
-          valuePlaceholder="Bearer {{secret.ORDER_API_TOKEN}}"
+          valuePlaceholder="Bearer {{secret.flow.order_api_token}}"
           keyOptions={['authorization', 'content-type', 'accept', 'x-api-key']}
           addLabel={t('flows.form.addHeader')}
           testId="flow-field-headers"

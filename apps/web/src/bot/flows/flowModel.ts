@@ -265,7 +265,7 @@ export function orderTemplate(zh: boolean, withIntent: boolean): FlowDocument {
       },
       {
         id: 'lookup', type: 'http', method: 'GET', url: 'https://shop.example.com/api/orders/{{order_id}}',
-        headers: { accept: 'application/json', authorization: 'Bearer {{secret.ORDER_API_TOKEN}}' }, timeoutMs: 5000,
+        headers: { accept: 'application/json', authorization: 'Bearer {{secret.flow.order_api_token}}' }, timeoutMs: 5000,
         responseMap: { status: 'status', tracking_number: 'trackingNumber', carrier: 'carrier' }, next: 'answer', onError: 'api_down',
       },
       { id: 'answer', type: 'message', text: zh ? '您的订单{{order_id}}状态为:{{status}}' : 'Your order {{order_id}} is {{status}}', next: 'is_shipped' },

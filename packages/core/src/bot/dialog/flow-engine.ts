@@ -55,6 +55,15 @@ export interface FlowRef {
 }
 
 export const MAX_STEPS_PER_TURN = 50;
+/**
+ * Flows read only vault secrets named `flow.…`: whoever may edit flows (bot.manage) could otherwise send any
+ * secret of the workspace (the LLM key, a channel token) to a URL of their choosing.
+ */
+export const FLOW_SECRET_PREFIX = 'flow.';
+/** An ask step's pattern is tested on answers up to this long (a longer answer is wrong): bounded regex time. */
+export const MAX_PATTERN_INPUT_CHARS = 200;
+/** A value an http step maps into a variable is cut here: state is rewritten every turn, replies quote it. */
+export const MAX_MAPPED_VALUE_CHARS = 4_000;
 /** Set after every http step: the response status, 0 for a network error or a timeout. */
 export const HTTP_STATUS_VARIABLE = 'http_status';
 export const API_DOWN_MESSAGE = '抱歉，系统暂时无法查询，正在为您转接人工客服';
@@ -94,7 +103,8 @@ function toText(v: unknown): string {
 export function renderTemplate(template: string, variables: Record<string, unknown>, escape: 'none' | 'url' | 'json' = 'none'): string {
   return template.replace(PLACEHOLDER, (_whole, path: string) => {
     const text = toText(readPath(variables, path));
-    if (escape === 'url') return encodeURIComponent(text);
+    // encodeURIComponent keeps "." and "..", which URL parsing would collapse into a parent path segment.
+    if (escape === 'url') return /^\.{1,2}$/.test(text) ? text.replaceAll('.', '%2E') : encodeURIComponent(text);
     if (escape === 'json') return JSON.stringify(text).slice(1, -1);
     return text;
   });
@@ -105,7 +115,7 @@ function secretNames(template: string): string[] {
   const names: string[] = [];
   for (const m of template.matchAll(PLACEHOLDER)) {
     const path = m[1]!;
-    if (path.startsWith('secret.')) names.push(path.slice('secret.'.length));
+    if (path.startsWith(`secret.${FLOW_SECRET_PREFIX}`)) names.push(path.slice('secret.'.length));
   }
   return names;
 }
@@ -138,6 +148,25 @@ export function defaultSummary(doc: FlowDocument, vars: Record<string, unknown>,
     slots.push(`${step.slot}: ${isFilled(vars[step.slot]) ? toText(vars[step.slot]) : '(未提供)'}`);
   }
   return [`转人工原因: ${reason}`, ...(slots.length ? [`已收集信息: ${slots.join('; ')}`] : [])].join('\n');
+}
+
+/**
+ * What an API answered, made safe to keep in the conversation's state (jsonb) and to quote: strings lose NUL
+ * and unpaired surrogates (PostgreSQL refuses them in jsonb and text) and are cut; a large object or array
+ * becomes its JSON text, cut.
+ */
+function boundedValue(value: unknown): unknown {
+  const clean = (t: string) => t.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '').slice(0, MAX_MAPPED_VALUE_CHARS);
+  if (typeof value === 'string') return clean(value);
+  if (value === null || typeof value !== 'object') return value;
+  const json = JSON.stringify(value);
+  return json.length <= MAX_MAPPED_VALUE_CHARS && !/\\u0000|\\ud[89ab]/i.test(json) ? value : clean(json);
+}
+
+function patternAccepts(re: RegExp | null, value: string | number): boolean {
+  if (!re) return true;
+  const text = String(value);
+  return text.length <= MAX_PATTERN_INPUT_CHARS && re.test(text);
 }
 
 function compile(pattern: string | undefined): RegExp | null {
@@ -193,8 +222,7 @@ function prefill(doc: FlowDocument, vars: Record<string, unknown>, entities: Ret
     if (step.type !== 'ask' || !step.entity || isFilled(vars[step.slot])) continue;
     const found = entities.find((e) => e.entity === step.entity);
     if (!found) continue;
-    const re = compile(step.pattern);
-    if (re && !re.test(String(found.value))) continue;
+    if (!patternAccepts(compile(step.pattern), found.value)) continue;
     vars[step.slot] = found.value;
   }
 }
@@ -234,8 +262,14 @@ function waitAt(ctx: RunContext, stepId: string, attempts: number): FlowTurn {
 
 async function callHttp(step: Extract<FlowStep, { type: 'http' }>, ctx: RunContext): Promise<{ status: number; body: unknown }> {
   const templates = [step.url, step.body ?? '', ...Object.values(step.headers ?? {})];
-  const secret: Record<string, string> = {};
-  for (const name of new Set(templates.flatMap(secretNames))) secret[name] = (await ctx.io.secret(name)) ?? '';
+  // Nested by the dots of the name ({{secret.flow.order_token}} reads secret → flow → order_token).
+  const secret: Record<string, unknown> = {};
+  for (const name of new Set(templates.flatMap(secretNames))) {
+    const parts = name.split('.');
+    let node = secret;
+    for (const part of parts.slice(0, -1)) node = (Object.hasOwn(node, part) && typeof node[part] === 'object' ? node[part] : (node[part] = {})) as Record<string, unknown>;
+    node[parts.at(-1)!] = (await ctx.io.secret(name)) ?? '';
+  }
   const vars = { ...publicVars(ctx.vars), secret };
   const url = renderTemplate(step.url, vars, 'url');
   if (!/^https?:\/\//i.test(url)) throw new Error('the url is not http(s)');
@@ -306,7 +340,7 @@ async function run(ctx: RunContext, from: string | null, budgetUsed: number): Pr
         }
         for (const [variable, path] of Object.entries(step.responseMap ?? {})) {
           const value = path === '' || path === '$' ? body : readPath(body, path.replace(/^\$\.?/, ''));
-          ctx.vars[variable] = value === undefined ? null : value;
+          ctx.vars[variable] = value === undefined ? null : boundedValue(value);
         }
         id = step.next;
         break;
@@ -365,8 +399,7 @@ export async function continueFlow(flow: FlowRef, state: FlowState, input: { tex
   let value: string | number | undefined;
   if (step.entity) value = safeExtract(io, text).find((e) => e.entity === step.entity)?.value;
   else if (text !== '') value = text;
-  const re = compile(step.pattern);
-  const ok = value !== undefined && (!re || re.test(String(value)));
+  const ok = value !== undefined && patternAccepts(compile(step.pattern), value);
   if (ok) {
     ctx.vars[step.slot] = value;
     return run(ctx, step.next, 1);

@@ -1,6 +1,6 @@
 import { FlowDocument, type FlowStep } from '@huiliu/contracts';
-import { BUILTIN_ENTITIES } from '../nlu/entities.ts';
-import { HTTP_STATUS_VARIABLE } from './flow-engine.ts';
+import { BUILTIN_ENTITIES, customPatternProblem } from '../nlu/entities.ts';
+import { FLOW_SECRET_PREFIX, HTTP_STATUS_VARIABLE } from './flow-engine.ts';
 
 /**
  * Validation of a flow document before it is published (saving a draft only checks the shape).
@@ -119,11 +119,8 @@ export function validateFlow(doc: unknown, known: { intents: string[]; entities:
         error(`steps.${i}.entity`, `step "${s.id}": entity "${s.entity}" does not exist; use a built-in one (${BUILTIN_ENTITIES.join(', ')}), define it under Entities, or leave entity out to take the whole answer`);
       }
       if (s.pattern !== undefined) {
-        try {
-          new RegExp(s.pattern, 'u');
-        } catch (err) {
-          error(`steps.${i}.pattern`, `step "${s.id}": pattern is not a valid regular expression (${(err as Error).message}); fix it, e.g. ^[A-Z]\\d{9}$`);
-        }
+        const problem = customPatternProblem(s.pattern);
+        if (problem) error(`steps.${i}.pattern`, `step "${s.id}": ${problem}; fix it, e.g. ^[A-Z]\\d{9}$`);
       }
     }
     if (s.type === 'http') {
@@ -131,7 +128,13 @@ export function validateFlow(doc: unknown, known: { intents: string[]; entities:
       if (problem) error(`steps.${i}.url`, `step "${s.id}": ${problem}; write it like https://api.example.com/orders/{{order_id}}`);
     }
     for (const t of templatesOf(s)) {
-      if (s.type === 'http') continue;
+      if (s.type === 'http') {
+        const foreign = placeholders(t.text).filter((p) => p.startsWith('secret.') && !p.startsWith(`secret.${FLOW_SECRET_PREFIX}`));
+        if (foreign.length > 0) {
+          error(`steps.${i}.${t.field}`, `step "${s.id}": flows may only use vault secrets named ${FLOW_SECRET_PREFIX}… ({{${foreign[0]}}} is not one); store the value as e.g. ${FLOW_SECRET_PREFIX}order_api_token under Secrets and use {{secret.${FLOW_SECRET_PREFIX}order_api_token}}`);
+        }
+        continue;
+      }
       if (placeholders(t.text).some((p) => p === 'secret' || p.startsWith('secret.'))) {
         error(`steps.${i}.${t.field}`, `step "${s.id}": {{secret.…}} can only be used in the url, headers and body of an http step (it would be shown to the customer); remove it`);
       }

@@ -199,7 +199,10 @@ export function createLlmService(deps: LlmServiceDeps) {
           [actor.workspaceId, next.enabled, next.preset, next.baseUrl, next.chatModel, next.embeddingModel, JSON.stringify(next.features)],
         );
         let apiKey: 'set' | 'removed' | 'unchanged' = 'unchanged';
-        if (body.apiKey === null) {
+        // The key belongs to the endpoint it was entered for: pointing the provider at another origin without
+        // entering a key again drops it (otherwise whoever may edit the bot could send the key to their server).
+        const movedAway = body.apiKey === undefined && origin(before.baseUrl) !== null && origin(next.baseUrl) !== origin(before.baseUrl);
+        if (body.apiKey === null || movedAway) {
           if (await vaultOn(tx).remove(actor.workspaceId, LLM_KEY_SECRET)) apiKey = 'removed';
         } else if (body.apiKey !== undefined) {
           await vaultOn(tx).put(actor.workspaceId, LLM_KEY_SECRET, body.apiKey);
@@ -330,4 +333,14 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 
 function utcDay(d: Date): string {
   return d.toISOString().slice(0, 10);
+}
+
+/** scheme://host:port of a base URL (null when unset or unparsable). */
+function origin(url: string | null | undefined): string | null {
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
 }

@@ -251,8 +251,9 @@ function isDefaultOrderToken(token: string, text: string, start: number): boolea
 
 function extractOrders(text: string, patterns: RegExp[] | undefined, out: Candidate[]): void {
   if (patterns) {
+    const head = text.length > MAX_CUSTOM_SCAN_CHARS ? text.slice(0, MAX_CUSTOM_SCAN_CHARS) : text;
     for (const re of patterns) {
-      for (const m of text.matchAll(re)) {
+      for (const m of head.matchAll(re)) {
         if (!m[0] || m[0].length > MAX_MATCH_CHARS) continue;
         out.push(cand('order_number', m[0], m[0], m.index!));
       }
@@ -515,10 +516,28 @@ const NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 // catastrophic backtracking. Refused outright; the scan length cap bounds whatever slips through.
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*(?:[+*]|\{\d+,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d+,\d*\})/;
 
+// Unbounded repetitions: *, + and {n,}. Three of them in a row (\d*\d*\d*x) already take cubic time on a long
+// run of digits — 20 s on 500 characters — so a pattern may have at most two (still enough for \S+@\S+).
+const UNBOUNDED = /(?<!\\)(?:[*+]|\{\d+,\})/g;
+const MAX_UNBOUNDED = 2;
+/** Workspace patterns run on a customer message's first characters only (polynomial patterns stay bounded). */
+export const MAX_CUSTOM_SCAN_CHARS = 1_000;
+
+/**
+ * Whether a workspace pattern (entity regex, order-number pattern, a flow's ask pattern) may run on customer
+ * text: null when it may, else what is wrong and how to fix it.
+ */
+export function customPatternProblem(pattern: string): string | null {
+  return compileCustom(pattern).error ?? null;
+}
+
 function compileCustom(pattern: string): { re?: RegExp; error?: string } {
   if (typeof pattern !== 'string' || pattern.length === 0) return { error: 'pattern must be a non-empty string' };
   if (pattern.length > MAX_PATTERN_CHARS) return { error: `pattern is longer than ${MAX_PATTERN_CHARS} characters` };
   if (NESTED_QUANTIFIER.test(pattern)) return { error: 'pattern nests quantifiers (like (a+)+), which can take exponential time' };
+  if ((pattern.match(UNBOUNDED) ?? []).length > MAX_UNBOUNDED) {
+    return { error: `pattern has more than ${MAX_UNBOUNDED} unbounded repetitions (*, +, {n,}), which can take polynomial time on long messages; use bounded counts like \d{6,20}` };
+  }
   if (/\\[1-9]/.test(pattern)) return { error: 'back-references are not allowed' };
   let re: RegExp;
   try {
@@ -649,8 +668,9 @@ export function createEntityExtractor(options: EntityExtractorOptions = {}): { e
       extractOrders(text, orderPatterns, out);
       extractAmounts(text, out);
       extractDates(text, timeZone, now(), out);
+      const head = text.length > MAX_CUSTOM_SCAN_CHARS ? text.slice(0, MAX_CUSTOM_SCAN_CHARS) : text;
       for (const { name, re } of regexes) {
-        for (const m of text.matchAll(re)) {
+        for (const m of head.matchAll(re)) {
           if (!m[0] || m[0].length > MAX_MATCH_CHARS) continue; // zero-length or runaway matches are no value
           out.push(cand(name, m[0], m[0], m.index!, {}, PRIORITY.custom_regex));
         }
