@@ -10,6 +10,7 @@ import {
   type RetrievalTuning,
 } from '@huiliu/core/bot/knowledge/retrieval-index';
 import { createTextAnalyzer } from '@huiliu/core/bot/knowledge/text-analysis';
+import { mulberry32 } from '@huiliu/core/bot/nlu/intent-model';
 
 /**
  * `npm run eval -- retrieval --faq FILE --queries FILE [--json] [--pad-to N] [--seed S]`
@@ -202,16 +203,6 @@ function distractors(
   return out;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function readTsv(file: string): string[][] {
   return readFileSync(file, 'utf8')

@@ -10,6 +10,7 @@ import {
   sentimentMetrics,
   type SentimentLabel,
 } from '@huiliu/core/bot/nlu/sentiment';
+import { mulberry32 } from '@huiliu/core/bot/nlu/intent-model';
 
 /**
  * `npm run eval -- sentiment [--set FILE] [--folds 5] [--seed N] [--json]` — scores the lexicon-and-rules
@@ -24,16 +25,6 @@ import {
 
 const DEFAULT_SET = fileURLToPath(new URL('../../../packages/core/src/bot/nlu/sentiment-set.tsv', import.meta.url));
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
 

@@ -1,25 +1,10 @@
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
 import { CreateKbEntryBody, KbEntry, KbImport, KbSearchBody, KbSearchHit, ListKbQuery, UpdateKbEntryBody } from '@huiliu/contracts';
-import { AppError } from '@huiliu/core/shared/errors';
 import { IMPORT_MAX_UPLOAD_BYTES, SUPPORTED_EXTENSIONS } from '@huiliu/core/bot/knowledge/importers/index';
 import { defineRoute, IdParams } from '../route.ts';
+import { readFileUpload } from '../upload.ts';
 import type { Services } from '../../services.ts';
 
-/** The "file" field of a multipart upload, capped at `maxBytes` while it streams in (the per-format limit is checked by the service). */
-async function readUpload(req: FastifyRequest, maxBytes: number): Promise<{ fileName: string; data: Buffer }> {
-  if (!req.isMultipart()) throw new AppError('unsupported_media_type', 'upload the file with Content-Type multipart/form-data and a "file" field');
-  const part = await req.file({ limits: { fileSize: maxBytes, files: 1 } });
-  if (!part) throw new AppError('validation_failed', 'body.file: no file field in the upload', [{ path: 'body.file', message: 'missing' }]);
-  const tooLarge = () => new AppError('payload_too_large', `the file is larger than ${maxBytes / 1024 / 1024} MB; split it into smaller files`);
-  const data = await part.toBuffer().catch((err: { code?: string }) => {
-    if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
-    throw err;
-  });
-  // toBuffer() misses a limit hit by the very last chunk (see contact.routes.ts).
-  if (part.file.truncated) throw tooLarge();
-  return { fileName: part.filename, data };
-}
 
 const PageOfEntries = z.object({ items: z.array(KbEntry), total: z.number().int() });
 
@@ -32,7 +17,7 @@ export const kbRoutes = (s: Services) => [
   defineRoute({
     method: 'POST', url: '/api/v1/kb/imports', tags: ['knowledge'], auth: 'user', multipart: true, response: KbImport, status: 202, rateLimit: 10,
     summary: `Import a file into the knowledge base (multipart "file"; ${SUPPORTED_EXTENSIONS}). FAQ sheets: columns 问题/question, 答案/answer, 相似问题/similar, 分类/category, 标签/tags. Entries with the same title are updated. Runs in the background: poll GET /kb/imports/:id (needs bot.manage)`,
-    handler: async ({ actor, req }) => s.knowledge.upload(actor, await readUpload(req, IMPORT_MAX_UPLOAD_BYTES)),
+    handler: async ({ actor, req }) => s.knowledge.upload(actor, await readFileUpload(req, IMPORT_MAX_UPLOAD_BYTES)),
   }),
   defineRoute({ method: 'GET', url: '/api/v1/kb/imports', summary: 'The last 50 knowledge-base imports (needs bot.manage)', tags: ['knowledge'], auth: 'user', response: z.array(KbImport), handler: ({ actor }) => s.knowledge.imports(actor) }),
   defineRoute({ method: 'GET', url: '/api/v1/kb/imports/:id', summary: 'Progress and outcome of a knowledge-base import (problems: the first 100)', tags: ['knowledge'], auth: 'user', params: IdParams, response: KbImport, handler: ({ actor, params }) => s.knowledge.getImport(actor, params.id) }),
