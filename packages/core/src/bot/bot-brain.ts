@@ -93,7 +93,7 @@ export interface BrainOutcome {
   ended: boolean;
 }
 
-const HUMAN = /(转|找|要|接)\s*(人工|真人|客服)|人工(客服|服务)|真人|^人工$|\b(human|real person|live agent|representative|operator)\b|\btalk to (an? )?(agent|person|someone)\b|^agent$/iu;
+const HUMAN = /(转|找|要|接)\s*(人工|真人|客服)|人工(客服|服务)|真人|^人工$|\b(human|real person|live agent|representative)\b|\btalk to (an? )?(agent|person|someone)\b|^agent$/iu;
 const RESTART = /^(重新开始|重来|从头开始|restart|start over)[。.!！]?$/iu;
 const CANCEL = /^(取消|算了|不用了|不查了|cancel|stop|never ?mind)[。.!！]?$/iu;
 const MAX_TRANSCRIPT = 20;

@@ -77,13 +77,13 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
     } else if (vip) {
       outcome = engine.forcedHandoff(state, 'business_rule', `VIP contact (tag ${vip})`, [{ text: settings.handoffMessage, quickReplies: [], card: null, source: null }]);
     } else {
-      const text = conv.content_type === 'text' || conv.text ? (conv.text as string) : '';
+      const text = String(conv.text ?? ''); // '' for an attachment without a caption
       try {
         outcome = await runBrain(await engine.brainInput(job.workspaceId, { text, state, settings, contactName: conv.contact_name as string | null }), engine.ports);
       } catch (err) {
         // Never a stuck conversation: whatever broke, apologize and hand over.
         log.error({ err, conversationId: job.conversationId }, 'bot turn failed; handing over');
-        outcome = engine.forcedHandoff(state, 'bot_failure', 'the bot failed on this message', [{ text: '抱歉，系统出了点问题，正在为您转接人工客服。', quickReplies: [], card: null, source: null }]);
+        outcome = engine.forcedHandoff(state, 'bot_failure', 'the bot failed on this message', [{ text: GIVE_UP_MESSAGE, quickReplies: [], card: null, source: null }]);
       }
     }
 
@@ -130,7 +130,11 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
   /** Minimal handoff when a turn cannot be written: an apology, bot_status 'handed_off' and the routing job. */
   async function giveUp(job: TurnJob, fence: <T>(fn: (tx: Sql) => Promise<T>, opts?: { complete?: boolean }) => Promise<T>): Promise<void> {
     const published = await fence(async (tx) => {
-      const fresh = await one(tx, `SELECT bot_status, assignee_id FROM conversations WHERE id = $1 AND workspace_id = $2 FOR UPDATE`, [job.conversationId, job.workspaceId]);
+      const fresh = await one(
+        tx,
+        `SELECT c.bot_status, c.assignee_id, i.channel_type FROM conversations c JOIN inboxes i ON i.id = c.inbox_id WHERE c.id = $1 AND c.workspace_id = $2 FOR UPDATE OF c`,
+        [job.conversationId, job.workspaceId],
+      );
       if (!fresh || fresh.bot_status !== 'bot' || fresh.assignee_id) return [];
       await tx.query(
         `INSERT INTO bot_turns (workspace_id, conversation_id, message_id, text, action) VALUES ($1, $2, $3, '', 'handoff') ON CONFLICT (message_id) DO NOTHING`,
@@ -141,7 +145,7 @@ export function createBotRuntime(deps: { db: Database; events: DomainEvents; log
          ON CONFLICT (conversation_id) DO UPDATE SET handoff_reason = 'bot_failure', summary = EXCLUDED.summary, handed_off_at = now(), updated_at = now()`,
         [job.conversationId, job.workspaceId, '转人工原因 / Reason: bot_failure (the bot could not process a message)'],
       );
-      const apology = await pipeline.appendInTx(tx, botMessage(job, { text: GIVE_UP_MESSAGE, quickReplies: [], card: null, source: null }, false));
+      const apology = await pipeline.appendInTx(tx, botMessage(job, { text: GIVE_UP_MESSAGE, quickReplies: [], card: null, source: null }, fresh.channel_type !== 'web'));
       await tx.query(`UPDATE conversations SET bot_status = 'handed_off', updated_at = now() WHERE id = $1`, [job.conversationId]);
       await enqueueHandoff(jobs!, tx, { workspaceId: job.workspaceId, conversationId: job.conversationId, reason: 'bot_failure' });
       return [apology];

@@ -3,7 +3,8 @@ import type { BotAnalytics, BotConversationState, ReplySuggestion, SimulateResul
 import type { Database } from '../db/database.ts';
 import { one } from '../db/database.ts';
 import type { Actor } from '../auth/actor.ts';
-import { requirePermission } from '../auth/actor.ts';
+import { can, requirePermission } from '../auth/actor.ts';
+import { maskPii } from './llm/pii-mask.ts';
 import type { DomainEvents } from '../shared/events.ts';
 import type { Logger } from '../shared/logger.ts';
 import { notFound } from '../shared/errors.ts';
@@ -102,14 +103,17 @@ export function createBotService(deps: BotDeps) {
       if (!row) throw notFound('conversation');
       const state = { ...EMPTY_BOT_STATE, ...((row.state as Partial<BotState> | null) ?? {}) };
       const sentiment = state.sentiments.length > 0 ? conversationSentiment(state.sentiments) : null;
+      // Slots hold what the customer typed (phone, ID number…): masked like contact fields for viewers without contact.pii.
+      const shown = can(actor, 'contact.pii') ? (v: string) => v : (v: string) => maskPii(v).text;
+      const slots = Object.fromEntries(Object.entries(state.slots).filter(([k]) => k !== 'contact').map(([k, v]) => [k, typeof v === 'string' ? shown(v) : v]));
       return {
         status: row.bot_status === 'bot' ? 'bot' : row.bot_status === 'handed_off' ? 'handed_off' : 'none',
         intent: state.lastIntent,
         confidence: state.lastConfidence,
-        slots: Object.fromEntries(Object.entries(state.slots).filter(([k]) => k !== 'contact')),
+        slots,
         sentiment: sentiment ? { score: Math.round(sentiment.score * 100) / 100, trend: sentiment.trend } : null,
         handoffReason: (row.handoff_reason as string | null) ?? null,
-        summary: (row.summary as string | null) ?? null,
+        summary: row.summary ? shown(row.summary as string) : null,
         flowId: state.flow?.flowId ?? null,
         flowStep: state.flow?.stepId ?? null,
       };
