@@ -191,8 +191,9 @@ describe('cluster mode (PostgreSQL + Redis, two nodes)', () => {
     await redis.hset(`${prefix}node:ghost:agents`, `${workspaceId}:${userId}`, '1');
     await redis.zadd(`${prefix}nodes`, Date.now() - 60_000, 'ghost');
     const before = await presenceEpoch(userId);
+    // The reaper takes the node out of the set (ZREM decides which live node reaps it), then deletes its hash.
     await until('the ghost node is reaped', async () => (await redis.zscore(`${prefix}nodes`, 'ghost')) === null);
-    expect(await redis.exists(`${prefix}node:ghost:agents`)).toBe(0);
+    await until('the ghost node forgotten', async () => (await redis.exists(`${prefix}node:ghost:agents`)) === 0);
     redis.disconnect();
     // Handled like the agent's last socket closing: last seen now, offline after the grace period (a job).
     await until('presence updated', async () => (await presenceEpoch(userId)).lastSeen !== before.lastSeen);
